@@ -1,0 +1,102 @@
+package backend
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+)
+
+// Placeholder credentials for endpoints that accept any, used when the
+// standard chain finds none.
+const (
+	PlaceholderAccessKey = "sesinbound"
+	PlaceholderSecretKey = "sesinbound"
+)
+
+// Endpoints says where S3 and KMS are. An empty field leaves the choice to
+// the standard AWS configuration (AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL,
+// profiles), which falls back to AWS itself.
+type Endpoints struct {
+	S3, KMS string
+	// PathStyle forces path-style S3 addressing. Local servers need it.
+	PathStyle bool
+}
+
+// Clients holds SDK clients for one configuration.
+type Clients struct {
+	Config aws.Config
+	S3     *s3.Client
+	KMS    *kms.Client
+}
+
+// NewClients loads the standard AWS configuration, with region as the
+// fallback region, and returns S3 and KMS clients for ep. When no
+// credentials are configured and an endpoint is set, it uses placeholder
+// credentials rather than failing: local emulators accept anything.
+func NewClients(ctx context.Context, region string, ep Endpoints) (*Clients, error) {
+	opts := []func(*config.LoadOptions) error{}
+	local := ep.S3 != "" || ep.KMS != "" || hasEndpointEnv()
+	if local {
+		// The instance metadata service does not exist on a laptop; asking it
+		// for credentials only adds seconds of timeouts.
+		opts = append(opts, config.WithEC2IMDSClientEnableState(imds.ClientDisabled))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("load aws config: %w", err)
+	}
+	if cfg.Region == "" {
+		cfg.Region = region
+	}
+	if local && !haveCredentials(ctx, cfg) {
+		cfg.Credentials = credentials.NewStaticCredentialsProvider(PlaceholderAccessKey, PlaceholderSecretKey, "")
+	}
+	c := &Clients{Config: cfg}
+	c.S3 = s3.NewFromConfig(cfg, func(o *s3.Options) {
+		if ep.S3 != "" {
+			o.BaseEndpoint = aws.String(ep.S3)
+		}
+		o.UsePathStyle = ep.PathStyle
+	})
+	c.KMS = kms.NewFromConfig(cfg, func(o *kms.Options) {
+		if ep.KMS != "" {
+			o.BaseEndpoint = aws.String(ep.KMS)
+		}
+	})
+	return c, nil
+}
+
+func haveCredentials(ctx context.Context, cfg aws.Config) bool {
+	if cfg.Credentials == nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	_, err := cfg.Credentials.Retrieve(ctx)
+	return err == nil
+}
+
+// EndpointEnv lists the standard variables that point the SDK elsewhere.
+var EndpointEnv = []string{"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_KMS"}
+
+func hasEndpointEnv() bool {
+	for _, k := range EndpointEnv {
+		if os.Getenv(k) != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// ErrMissing is returned by Bootstrap, wrapped, when resources are missing
+// and creating them was not allowed.
+var ErrMissing = errors.New("missing resources")

@@ -1,0 +1,175 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// binary is the sesinbound executable built once for the whole package.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "sesinbound-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "sesinbound")
+	build := exec.Command("go", "build", "-o", binary, "../cmd/sesinbound")
+	build.Stdout, build.Stderr = os.Stdout, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build sesinbound:", err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// instance is a running sesinbound process.
+type instance struct {
+	cmd      *exec.Cmd
+	SMTPAddr string
+	AWSURL   string // http://127.0.0.1:port
+	log      *syncBuffer
+	done     chan struct{}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+var readyRE = regexp.MustCompile(`msg="sesinbound ready" smtp=(\S+) aws=(\S+)`)
+
+// start runs sesinbound with args on random loopback ports and waits until
+// its health check passes. The process is stopped at the end of the test.
+func start(t *testing.T, env []string, args ...string) *instance {
+	t.Helper()
+	args = append([]string{"--smtp-addr", "127.0.0.1:0", "--aws-addr", "127.0.0.1:0"}, args...)
+	inst := &instance{cmd: exec.Command(binary, args...), log: &syncBuffer{}, done: make(chan struct{})}
+	inst.cmd.Env = append(cleanEnv(), env...)
+	stderr, err := inst.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := inst.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ready := make(chan []string, 1)
+	go func() {
+		defer close(inst.done)
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			line := sc.Text()
+			fmt.Fprintln(inst.log, line)
+			if m := readyRE.FindStringSubmatch(line); m != nil {
+				ready <- m
+			}
+		}
+		inst.cmd.Wait()
+	}()
+	t.Cleanup(func() { inst.stop(t) })
+	select {
+	case m := <-ready:
+		inst.SMTPAddr, inst.AWSURL = m[1], m[2]
+	case <-inst.done:
+		t.Fatalf("sesinbound exited before it was ready:\n%s", inst.log)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("sesinbound was not ready after 30s:\n%s", inst.log)
+	}
+	resp, err := http.Get(inst.AWSURL + "/_sesinbound/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("health = %d after the ready line", resp.StatusCode)
+	}
+	return inst
+}
+
+// stop sends SIGTERM and waits for a clean exit.
+func (i *instance) stop(t *testing.T) {
+	t.Helper()
+	if i.cmd.ProcessState != nil {
+		return
+	}
+	i.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-i.done:
+	case <-time.After(30 * time.Second):
+		i.cmd.Process.Kill()
+		<-i.done
+		t.Errorf("sesinbound did not stop within 30s of SIGTERM:\n%s", i.log)
+	}
+	if st := i.cmd.ProcessState; st != nil && !st.Success() {
+		t.Errorf("sesinbound exited with %v after SIGTERM:\n%s", st, i.log)
+	}
+}
+
+// runCmd runs the binary to completion and returns its output and exit code.
+func runCmd(t *testing.T, env []string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd.Env = append(cleanEnv(), env...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return out.String(), errb.String(), ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return out.String(), errb.String(), 0
+}
+
+// cleanEnv is the test's environment without the variables that would point
+// sesinbound or the AWS SDK somewhere else.
+func cleanEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "SESINBOUND_") || strings.HasPrefix(kv, "AWS_") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env, "AWS_EC2_METADATA_DISABLED=true", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null")
+}
+
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}

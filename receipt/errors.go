@@ -1,0 +1,12 @@
+package receipt
+
+import "errors"
+
+// The kinds of failure smtpd turns into replies. Anything else that Deliver
+// returns is temporary: the sender should try again later.
+var (
+	// ErrNoMatchingRule: no enabled rule covers the recipient (550 5.1.1).
+	ErrNoMatchingRule = errors.New("no enabled receipt rule matches the recipient")
+	// ErrRejected: the message is refused for good (5xx).
+	ErrRejected = errors.New("message rejected")
+)

@@ -1,0 +1,59 @@
+package smtpd
+
+import (
+	"errors"
+
+	"github.com/emersion/go-smtp"
+
+	"github.com/sesinbound/sesinbound/receipt"
+)
+
+// Replies sesinbound gives. go-smtp matches *smtp.SMTPError by type
+// assertion, not errors.As, so these are returned as they are, never wrapped.
+var (
+	replyNoSuchUser = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "Requested action not taken: mailbox unavailable"}
+	replyRejected   = &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 6, 0}, Message: "Message rejected"}
+	replyTryLater   = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Temporary failure, please try again later"}
+	replyLongLine   = &smtp.SMTPError{Code: 500, EnhancedCode: smtp.EnhancedCode{5, 6, 0}, Message: "Line too long"}
+)
+
+// reply converts err into what go-smtp writes to the client. It returns a
+// literal nil on success, never a typed nil pointer.
+func reply(err error) error {
+	var se *smtp.SMTPError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &se):
+		return se // e.g. smtp.ErrDataTooLarge (552 5.3.4) from the DATA reader
+	case errors.Is(err, smtp.ErrTooLongLine):
+		// go-smtp stops reading the connection after this; the message can
+		// never be received as it is, so the refusal is permanent.
+		return replyLongLine
+	case errors.Is(err, receipt.ErrNoMatchingRule):
+		return replyNoSuchUser
+	case errors.Is(err, receipt.ErrRejected):
+		return replyRejected
+	default: // timeouts, S3 and KMS outages, bugs: the sender should retry
+		return replyTryLater
+	}
+}
+
+// replyStored is the reply to a message that has been stored. SES's own
+// end-of-DATA text is not on record; this one carries the message ID so a
+// test can find the object from the SMTP transcript alone.
+func replyStored(messageID string) error {
+	return &smtp.SMTPError{Code: 250, EnhancedCode: smtp.EnhancedCode{2, 0, 0}, Message: "Ok " + messageID}
+}
+
+// code returns the SMTP reply code that reply(err) produces, for logs.
+func code(err error) int {
+	var se *smtp.SMTPError
+	if errors.As(err, &se) {
+		return se.Code
+	}
+	if err == nil {
+		return 250
+	}
+	return 0
+}

@@ -1,0 +1,174 @@
+package smtpd
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/emersion/go-smtp"
+
+	"github.com/sesinbound/sesinbound/receipt"
+)
+
+// stubReceiver accepts recipients at example.com and records deliveries.
+type stubReceiver struct {
+	mu        sync.Mutex
+	delivered []*receipt.Message
+	err       error // returned by Deliver
+}
+
+func (r *stubReceiver) AcceptsRecipient(_ context.Context, rcpt string) error {
+	if strings.HasSuffix(rcpt, "@example.com") {
+		return nil
+	}
+	return receipt.ErrNoMatchingRule
+}
+
+func (r *stubReceiver) Deliver(_ context.Context, m *receipt.Message) (*receipt.Result, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.err != nil {
+		return &receipt.Result{MessageID: "failed"}, r.err
+	}
+	r.delivered = append(r.delivered, m)
+	return &receipt.Result{MessageID: "0123456789abcdefghijklmnopqrstuv01234501"}, nil
+}
+
+func startServer(t *testing.T, recv Receiver, configure func(*Server)) string {
+	t.Helper()
+	srv := NewServer(t.Context(), recv, nil)
+	srv.Hostname = "inbound-smtp.eu-west-1.amazonaws.com"
+	if configure != nil {
+		configure(srv)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return ln.Addr().String()
+}
+
+func dial(t *testing.T, addr string) *smtp.Client {
+	t.Helper()
+	c, err := smtp.Dial(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func smtpCode(err error) int {
+	var se *smtp.SMTPError
+	if errors.As(err, &se) {
+		return se.Code
+	}
+	return 0
+}
+
+func TestBanner(t *testing.T) {
+	addr := startServer(t, &stubReceiver{}, nil)
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	line, err := bufio.NewReader(conn).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	const prefix = "220 inbound-smtp.eu-west-1.amazonaws.com ESMTP Amazon SES "
+	if !strings.HasPrefix(line, prefix) || len(line) != len(prefix)+20+2 {
+		t.Fatalf("banner = %q, want %q followed by a 20-character token", line, prefix)
+	}
+}
+
+func TestSession(t *testing.T) {
+	recv := &stubReceiver{}
+	addr := startServer(t, recv, nil)
+	c := dial(t, addr)
+	if err := c.Hello("client.example.org"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Mail("sender@example.org", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Rcpt("nobody@example.net", nil); smtpCode(err) != 550 ||
+		!strings.Contains(err.Error(), "Requested action not taken: mailbox unavailable") {
+		t.Fatalf("Rcpt(unmatched) = %v, want 550 5.1.1", err)
+	}
+	if err := c.Rcpt("inbox@example.com", nil); err != nil {
+		t.Fatal(err)
+	}
+	w, err := c.Data()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const msg = "Subject: hi\r\n\r\n.leading dot\r\nbody\r\n"
+	io.WriteString(w, msg)
+	resp, err := w.CloseWithResponse()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "2.0.0 Ok 0123456789abcdefghijklmnopqrstuv01234501"; resp.StatusText != want {
+		t.Fatalf("end of DATA reply = %q, want %q", resp.StatusText, want)
+	}
+	if len(recv.delivered) != 1 {
+		t.Fatalf("delivered %d messages", len(recv.delivered))
+	}
+	m := recv.delivered[0]
+	if string(m.Data) != msg || m.From != "sender@example.org" || len(m.To) != 1 || m.To[0] != "inbox@example.com" ||
+		m.Client.Helo != "client.example.org" || m.Client.Addr.String() != "127.0.0.1" || m.Client.TLS {
+		t.Fatalf("delivered %+v (data %q)", m, m.Data)
+	}
+}
+
+func TestDataTemporaryFailure(t *testing.T) {
+	recv := &stubReceiver{err: errors.New("put object ses-inbound/x: connection refused")}
+	addr := startServer(t, recv, nil)
+	c := dial(t, addr)
+	if err := c.SendMail("a@example.org", []string{"inbox@example.com"}, strings.NewReader("Subject: x\r\n\r\nx\r\n")); smtpCode(err) != 451 {
+		t.Fatalf("SendMail() = %v, want 451", err)
+	}
+	if err := c.Noop(); err != nil {
+		t.Fatalf("the connection did not survive a 451: %v", err)
+	}
+}
+
+func TestMessageTooLarge(t *testing.T) {
+	recv := &stubReceiver{}
+	addr := startServer(t, recv, func(s *Server) { s.MaxMessageBytes = 1024 })
+	c := dial(t, addr)
+	err := c.SendMail("a@example.org", []string{"inbox@example.com"}, strings.NewReader("Subject: x\r\n\r\n"+strings.Repeat("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\n", 100)))
+	if smtpCode(err) != 552 {
+		t.Fatalf("SendMail(4 KB) = %v, want 552", err)
+	}
+	if len(recv.delivered) != 0 {
+		t.Fatalf("an oversized message was delivered")
+	}
+	// A declared SIZE over the limit is refused at MAIL.
+	c2 := dial(t, addr)
+	if err := c2.Mail("a@example.org", &smtp.MailOptions{Size: 4096}); smtpCode(err) != 552 {
+		t.Fatalf("MAIL SIZE=4096 = %v, want 552", err)
+	}
+}
+
+func TestLineTooLong(t *testing.T) {
+	recv := &stubReceiver{}
+	addr := startServer(t, recv, nil)
+	c := dial(t, addr)
+	err := c.SendMail("a@example.org", []string{"inbox@example.com"}, strings.NewReader("Subject: x\r\n\r\n"+strings.Repeat("x", 5000)+"\r\n"))
+	if smtpCode(err) != 500 {
+		t.Fatalf("SendMail(5000-byte line) = %v, want 500", err)
+	}
+	if len(recv.delivered) != 0 {
+		t.Fatalf("a message with an over-long line was delivered")
+	}
+}
