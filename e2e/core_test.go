@@ -264,3 +264,33 @@ func TestHelpAndVersion(t *testing.T) {
 		t.Fatalf("--version: exit %d %s %s", code, out, stderr)
 	}
 }
+
+// decrypt explains what went wrong: a missing object, a missing bucket, or
+// an object whose data key this KMS cannot unwrap.
+func TestDecryptErrors(t *testing.T) {
+	a := start(t, nil)
+	b := start(t, nil)
+	id, err := sendMail(a.SMTPAddr, "a@example.org", []string{"b@example.com"}, []byte("Subject: x\r\n\r\nsecret\r\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Copy the object, metadata and all, to an instance with other keys.
+	body, meta := getObject(t, a.AWSURL, "ses-inbound", id)
+	if _, err := s3Client(b.AWSURL).PutObject(t.Context(), &s3.PutObjectInput{
+		Bucket: aws.String("ses-inbound"), Key: aws.String(id), Body: bytes.NewReader(body), Metadata: meta,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	addr := strings.TrimPrefix(b.AWSURL, "http://")
+	for _, tt := range []struct{ url, want string }{
+		{"s3://ses-inbound/" + id, "KMS refused to decrypt the data key"},
+		{"s3://ses-inbound/no-such-key", "s3://ses-inbound/no-such-key: no such object"},
+		{"s3://no-such-bucket/x", "no such bucket no-such-bucket"},
+		{"ses-inbound/x", "is not an s3://BUCKET/KEY URL"},
+	} {
+		out, stderr, code := runCmd(t, nil, "decrypt", "--aws-addr", addr, tt.url)
+		if code == 0 || !strings.Contains(stderr, tt.want) || strings.Contains(out, "secret") {
+			t.Errorf("decrypt %s: exit %d, stderr %q, want it to contain %q", tt.url, code, stderr, tt.want)
+		}
+	}
+}

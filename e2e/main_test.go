@@ -17,8 +17,13 @@ import (
 	"time"
 )
 
-// binary is the sesinbound executable built once for the whole package.
-var binary string
+// binDir holds the sesinbound executable, built once for the package.
+var (
+	binDir    string
+	buildOnce sync.Once
+	binary    string
+	buildErr  error
+)
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "sesinbound-e2e-")
@@ -26,17 +31,51 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	binary = filepath.Join(dir, "sesinbound")
-	build := exec.Command("go", "build", "-o", binary, "../cmd/sesinbound")
-	build.Stdout, build.Stderr = os.Stdout, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build sesinbound:", err)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
+	binDir = dir
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// sesinbound returns the path of the binary, building it on first use.
+// It runs inside a test (not in TestMain) so that the source files it reads
+// become part of go test's cache key.
+func sesinbound(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		touchSources()
+		binary = filepath.Join(binDir, "sesinbound")
+		build := exec.Command("go", "build", "-o", binary, "../cmd/sesinbound")
+		out, err := build.CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("build sesinbound: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binary
+}
+
+// touchSources opens every source file of the module. The test binary does
+// not import cmd/sesinbound, so without this go test would reuse a cached
+// pass after the program under test changed; files a test opens are part of
+// its cache key.
+func touchSources() {
+	filepath.WalkDir("..", func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		if d.IsDir() && (strings.HasPrefix(d.Name(), ".") && path != ".." || d.Name() == "testdata") {
+			return filepath.SkipDir
+		}
+		if n := d.Name(); strings.HasSuffix(n, ".go") || n == "go.mod" || n == "go.sum" {
+			if f, err := os.Open(path); err == nil {
+				f.Close()
+			}
+		}
+		return nil
+	})
 }
 
 // instance is a running sesinbound process.
@@ -72,7 +111,7 @@ var readyRE = regexp.MustCompile(`msg="sesinbound ready" smtp=(\S+) aws=(\S+)`)
 func start(t *testing.T, env []string, args ...string) *instance {
 	t.Helper()
 	args = append([]string{"--smtp-addr", "127.0.0.1:0", "--aws-addr", "127.0.0.1:0"}, args...)
-	inst := &instance{cmd: exec.Command(binary, args...), log: &syncBuffer{}, done: make(chan struct{})}
+	inst := &instance{cmd: exec.Command(sesinbound(t), args...), log: &syncBuffer{}, done: make(chan struct{})}
 	inst.cmd.Env = append(cleanEnv(), env...)
 	stderr, err := inst.cmd.StderrPipe()
 	if err != nil {
@@ -139,7 +178,7 @@ func runCmd(t *testing.T, env []string, args ...string) (stdout, stderr string, 
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd := exec.CommandContext(ctx, sesinbound(t), args...)
 	cmd.Env = append(cleanEnv(), env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb

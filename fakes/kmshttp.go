@@ -2,10 +2,12 @@ package fakes
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -15,226 +17,272 @@ import (
 	"github.com/aws/smithy-go"
 )
 
-// ServeHTTP serves the KMS JSON 1.1 protocol: POST / with X-Amz-Target
-// TrentService.<Operation> and a JSON body; blobs are base64 strings and
-// dates epoch seconds.
+// kmsContentType is the media type of KMS requests and responses.
+const kmsContentType = "application/x-amz-json-1.1"
+
+// kmsMaxRequest bounds a request body; the largest real request, Decrypt
+// of a 6144-byte blob with a context, is far smaller.
+const kmsMaxRequest = 1 << 20
+
+// ServeHTTP serves the KMS JSON 1.1 protocol: POST with X-Amz-Target
+// TrentService.<Operation> and a JSON body whose blobs are base64 strings.
+// Responses are JSON with dates as epoch seconds; errors are
+// {"__type": code, "message": ...} with the code also in X-Amzn-ErrorType.
+// Signatures are not checked.
 func (k *KMS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	op, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), kmsTargetPrefix)
+	name, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), kmsTargetPrefix)
 	if r.Method != http.MethodPost || !ok {
-		writeKMSError(w, http.StatusBadRequest, "UnknownOperationException", "KMS requests are POST / with X-Amz-Target: TrentService.<Operation>")
+		writeKMSError(w, http.StatusBadRequest, "UnknownOperationException",
+			"KMS requests are POST with X-Amz-Target: TrentService.<Operation>")
 		return
 	}
-	h, ok := kmsOps[op]
+	op, ok := kmsOperation(name)
 	if !ok {
-		writeKMSError(w, http.StatusBadRequest, "UnknownOperationException", "the embedded KMS does not implement "+op)
+		writeKMSError(w, http.StatusBadRequest, "UnknownOperationException", "The embedded KMS does not implement "+name)
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, kmsMaxRequest))
 	if err != nil {
-		writeKMSError(w, http.StatusBadRequest, "SerializationException", err.Error())
+		writeKMSError(w, http.StatusBadRequest, "SerializationException", "read request: "+err.Error())
 		return
 	}
-	if len(body) == 0 {
-		body = []byte("{}")
-	}
-	out, err := h(r.Context(), k, body)
+	out, err := op(r.Context(), k, body)
 	if err != nil {
-		var ae smithy.APIError
-		if errors.As(err, &ae) {
-			status := http.StatusBadRequest
-			if ae.ErrorFault() == smithy.FaultServer {
-				status = http.StatusInternalServerError
-			}
-			writeKMSError(w, status, ae.ErrorCode(), ae.ErrorMessage())
-			return
-		}
+		writeKMSAPIError(w, err)
+		return
+	}
+	data, err := json.Marshal(out)
+	if err != nil {
+		writeKMSError(w, http.StatusInternalServerError, "KMSInternalException", "encode response: "+err.Error())
+		return
+	}
+	kmsHeaders(w, len(data))
+	w.WriteHeader(http.StatusOK)
+	w.Write(data)
+}
+
+// writeKMSError writes an error the way KMS does, which is what the SDKs
+// and the aws CLI parse.
+func writeKMSError(w http.ResponseWriter, status int, code, message string) {
+	data, _ := json.Marshal(struct {
+		Type    string `json:"__type"`
+		Message string `json:"message"`
+	}{code, message})
+	kmsHeaders(w, len(data))
+	w.Header().Set("X-Amzn-ErrorType", code)
+	w.WriteHeader(status)
+	w.Write(data)
+}
+
+// writeKMSAPIError writes the error an operation returned: API errors with
+// their own code, anything else as KMSInternalException.
+func writeKMSAPIError(w http.ResponseWriter, err error) {
+	var ae smithy.APIError
+	if !errors.As(err, &ae) {
 		writeKMSError(w, http.StatusInternalServerError, "KMSInternalException", err.Error())
 		return
 	}
-	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	w.Header().Set("X-Amzn-RequestId", requestID())
-	json.NewEncoder(w).Encode(out)
+	status := http.StatusBadRequest
+	var dryRun *kmstypes.DryRunOperationException
+	switch {
+	case errors.As(err, &dryRun):
+		status = http.StatusPreconditionFailed
+	case ae.ErrorFault() == smithy.FaultServer:
+		status = http.StatusInternalServerError
+	}
+	writeKMSError(w, status, ae.ErrorCode(), ae.ErrorMessage())
 }
 
-// writeKMSError writes an error in the JSON 1.1 shape the SDKs parse.
-func writeKMSError(w http.ResponseWriter, status int, code, message string) {
-	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	w.Header().Set("X-Amzn-RequestId", requestID())
-	w.Header().Set("X-Amzn-ErrorType", code)
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(map[string]string{"__type": code, "message": message})
+func kmsHeaders(w http.ResponseWriter, length int) {
+	h := w.Header()
+	h.Set("Content-Type", kmsContentType)
+	h.Set("Content-Length", strconv.Itoa(length))
+	h.Set("X-Amzn-RequestId", kmsRequestID())
 }
 
+// kmsRequestID returns a random UUID, the form of AWS request ids.
+func kmsRequestID() string {
+	id, err := kmsUUID(rand.Reader)
+	if err != nil {
+		return "00000000-0000-4000-8000-000000000000"
+	}
+	return id
+}
+
+// kmsOp runs one operation on a JSON request body and returns the value
+// whose JSON encoding is the response body.
 type kmsOp func(ctx context.Context, k *KMS, body []byte) (any, error)
 
-// decode unmarshals a request into an SDK input struct. Their exported
-// field names are the wire names, and []byte fields take base64, as in the
-// protocol.
-func decode[T any](body []byte) (*T, error) {
-	in := new(T)
-	if err := json.Unmarshal(body, in); err != nil {
-		return nil, &smithy.GenericAPIError{Code: "SerializationException", Message: err.Error(), Fault: smithy.FaultClient}
+// kmsOperation returns the handler of a KMS operation.
+func kmsOperation(name string) (kmsOp, bool) {
+	switch name {
+	case "CreateKey":
+		return kmsHandle((*KMS).CreateKey, func(o *kms.CreateKeyOutput) any {
+			return kmsKeyMetadataResponse{kmsKeyMetadataJSON(o.KeyMetadata)}
+		}), true
+	case "DescribeKey":
+		return kmsHandle((*KMS).DescribeKey, func(o *kms.DescribeKeyOutput) any {
+			return kmsKeyMetadataResponse{kmsKeyMetadataJSON(o.KeyMetadata)}
+		}), true
+	case "CreateAlias":
+		return kmsHandle((*KMS).CreateAlias, func(*kms.CreateAliasOutput) any { return struct{}{} }), true
+	case "ListAliases":
+		return kmsHandle((*KMS).ListAliases, kmsListAliasesJSON), true
+	case "ListKeys":
+		return kmsHandle((*KMS).ListKeys, kmsListKeysJSON), true
+	case "EnableKey":
+		return kmsHandle((*KMS).EnableKey, func(*kms.EnableKeyOutput) any { return struct{}{} }), true
+	case "DisableKey":
+		return kmsHandle((*KMS).DisableKey, func(*kms.DisableKeyOutput) any { return struct{}{} }), true
+	case "GenerateDataKey":
+		return kmsHandle((*KMS).GenerateDataKey, func(o *kms.GenerateDataKeyOutput) any {
+			return kmsCryptoResponse{CiphertextBlob: o.CiphertextBlob, Plaintext: o.Plaintext, KeyId: aws.ToString(o.KeyId)}
+		}), true
+	case "GenerateDataKeyWithoutPlaintext":
+		return kmsHandle((*KMS).GenerateDataKeyWithoutPlaintext, func(o *kms.GenerateDataKeyWithoutPlaintextOutput) any {
+			return kmsCryptoResponse{CiphertextBlob: o.CiphertextBlob, KeyId: aws.ToString(o.KeyId)}
+		}), true
+	case "Encrypt":
+		return kmsHandle((*KMS).Encrypt, func(o *kms.EncryptOutput) any {
+			return kmsCryptoResponse{CiphertextBlob: o.CiphertextBlob, KeyId: aws.ToString(o.KeyId), EncryptionAlgorithm: o.EncryptionAlgorithm}
+		}), true
+	case "Decrypt":
+		return kmsHandle((*KMS).Decrypt, func(o *kms.DecryptOutput) any {
+			return kmsCryptoResponse{Plaintext: o.Plaintext, KeyId: aws.ToString(o.KeyId), EncryptionAlgorithm: o.EncryptionAlgorithm}
+		}), true
 	}
-	return in, nil
+	return nil, false
 }
 
-func epoch(t *time.Time) any {
+// kmsHandle adapts an in-process method to the wire. Requests decode
+// straight into the SDK's input structs: their field names are the wire's
+// member names, and encoding/json reads []byte from base64 as the protocol
+// sends blobs. Outputs need render, since the wire's dates are epoch
+// seconds.
+func kmsHandle[In, Out any](call func(*KMS, context.Context, *In, ...func(*kms.Options)) (*Out, error), render func(*Out) any) kmsOp {
+	return func(ctx context.Context, k *KMS, body []byte) (any, error) {
+		in := new(In)
+		if len(body) > 0 {
+			if err := json.Unmarshal(body, in); err != nil {
+				return nil, &smithy.GenericAPIError{Code: "SerializationException", Message: err.Error(), Fault: smithy.FaultClient}
+			}
+		}
+		out, err := call(k, ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		return render(out), nil
+	}
+}
+
+// kmsEpoch is a time on the wire: seconds since the epoch as a JSON number,
+// with milliseconds as the fraction.
+type kmsEpoch time.Time
+
+func (t kmsEpoch) MarshalJSON() ([]byte, error) {
+	return strconv.AppendFloat(nil, float64(time.Time(t).UnixMilli())/1000, 'f', -1, 64), nil
+}
+
+func kmsEpochOf(t *time.Time) *kmsEpoch {
 	if t == nil {
 		return nil
 	}
-	return float64(t.UnixMilli()) / 1000
+	e := kmsEpoch(*t)
+	return &e
 }
 
-func keyMetadataJSON(m *kmstypes.KeyMetadata) map[string]any {
-	return map[string]any{
-		"AWSAccountId":          aws.ToString(m.AWSAccountId),
-		"KeyId":                 aws.ToString(m.KeyId),
-		"Arn":                   aws.ToString(m.Arn),
-		"CreationDate":          epoch(m.CreationDate),
-		"Enabled":               m.Enabled,
-		"Description":           aws.ToString(m.Description),
-		"KeyUsage":              m.KeyUsage,
-		"KeyState":              m.KeyState,
-		"Origin":                m.Origin,
-		"KeyManager":            m.KeyManager,
-		"CustomerMasterKeySpec": m.CustomerMasterKeySpec,
-		"KeySpec":               m.KeySpec,
-		"EncryptionAlgorithms":  m.EncryptionAlgorithms,
-		"MultiRegion":           aws.ToBool(m.MultiRegion),
+type kmsKeyMetadataResponse struct {
+	KeyMetadata kmsKeyMetadataWire
+}
+
+type kmsKeyMetadataWire struct {
+	AWSAccountId          string
+	KeyId                 string
+	Arn                   string
+	CreationDate          *kmsEpoch `json:",omitempty"`
+	Enabled               bool
+	Description           string
+	KeyUsage              kmstypes.KeyUsageType
+	KeyState              kmstypes.KeyState
+	Origin                kmstypes.OriginType
+	KeyManager            kmstypes.KeyManagerType
+	CustomerMasterKeySpec kmstypes.CustomerMasterKeySpec
+	KeySpec               kmstypes.KeySpec
+	EncryptionAlgorithms  []kmstypes.EncryptionAlgorithmSpec
+	MultiRegion           bool
+}
+
+func kmsKeyMetadataJSON(m *kmstypes.KeyMetadata) kmsKeyMetadataWire {
+	return kmsKeyMetadataWire{
+		AWSAccountId:          aws.ToString(m.AWSAccountId),
+		KeyId:                 aws.ToString(m.KeyId),
+		Arn:                   aws.ToString(m.Arn),
+		CreationDate:          kmsEpochOf(m.CreationDate),
+		Enabled:               m.Enabled,
+		Description:           aws.ToString(m.Description),
+		KeyUsage:              m.KeyUsage,
+		KeyState:              m.KeyState,
+		Origin:                m.Origin,
+		KeyManager:            m.KeyManager,
+		CustomerMasterKeySpec: m.CustomerMasterKeySpec,
+		KeySpec:               m.KeySpec,
+		EncryptionAlgorithms:  m.EncryptionAlgorithms,
+		MultiRegion:           aws.ToBool(m.MultiRegion),
 	}
 }
 
-var kmsOps = map[string]kmsOp{
-	"CreateKey": func(ctx context.Context, k *KMS, b []byte) (any, error) {
-		in, err := decode[kms.CreateKeyInput](b)
-		if err != nil {
-			return nil, err
-		}
-		out, err := k.CreateKey(ctx, in)
-		if err != nil {
-			return nil, err
-		}
-		return map[string]any{"KeyMetadata": keyMetadataJSON(out.KeyMetadata)}, nil
-	},
-	"DescribeKey": func(ctx context.Context, k *KMS, b []byte) (any, error) {
-		in, err := decode[kms.DescribeKeyInput](b)
-		if err != nil {
-			return nil, err
-		}
-		out, err := k.DescribeKey(ctx, in)
-		if err != nil {
-			return nil, err
-		}
-		return map[string]any{"KeyMetadata": keyMetadataJSON(out.KeyMetadata)}, nil
-	},
-	"CreateAlias": func(ctx context.Context, k *KMS, b []byte) (any, error) {
-		in, err := decode[kms.CreateAliasInput](b)
-		if err != nil {
-			return nil, err
-		}
-		_, err = k.CreateAlias(ctx, in)
-		return map[string]any{}, err
-	},
-	"ListAliases": func(ctx context.Context, k *KMS, b []byte) (any, error) {
-		in, err := decode[kms.ListAliasesInput](b)
-		if err != nil {
-			return nil, err
-		}
-		out, err := k.ListAliases(ctx, in)
-		if err != nil {
-			return nil, err
-		}
-		aliases := make([]map[string]any, len(out.Aliases))
-		for i, a := range out.Aliases {
-			aliases[i] = map[string]any{
-				"AliasName": aws.ToString(a.AliasName), "AliasArn": aws.ToString(a.AliasArn),
-				"TargetKeyId":  aws.ToString(a.TargetKeyId),
-				"CreationDate": epoch(a.CreationDate), "LastUpdatedDate": epoch(a.LastUpdatedDate),
-			}
-		}
-		return listJSON("Aliases", aliases, out.NextMarker), nil
-	},
-	"ListKeys": func(ctx context.Context, k *KMS, b []byte) (any, error) {
-		in, err := decode[kms.ListKeysInput](b)
-		if err != nil {
-			return nil, err
-		}
-		out, err := k.ListKeys(ctx, in)
-		if err != nil {
-			return nil, err
-		}
-		keys := make([]map[string]any, len(out.Keys))
-		for i, e := range out.Keys {
-			keys[i] = map[string]any{"KeyId": aws.ToString(e.KeyId), "KeyArn": aws.ToString(e.KeyArn)}
-		}
-		return listJSON("Keys", keys, out.NextMarker), nil
-	},
-	"EnableKey": func(ctx context.Context, k *KMS, b []byte) (any, error) {
-		in, err := decode[kms.EnableKeyInput](b)
-		if err != nil {
-			return nil, err
-		}
-		_, err = k.EnableKey(ctx, in)
-		return map[string]any{}, err
-	},
-	"DisableKey": func(ctx context.Context, k *KMS, b []byte) (any, error) {
-		in, err := decode[kms.DisableKeyInput](b)
-		if err != nil {
-			return nil, err
-		}
-		_, err = k.DisableKey(ctx, in)
-		return map[string]any{}, err
-	},
-	"GenerateDataKey": func(ctx context.Context, k *KMS, b []byte) (any, error) {
-		in, err := decode[kms.GenerateDataKeyInput](b)
-		if err != nil {
-			return nil, err
-		}
-		out, err := k.GenerateDataKey(ctx, in)
-		if err != nil {
-			return nil, err
-		}
-		return map[string]any{"CiphertextBlob": out.CiphertextBlob, "Plaintext": out.Plaintext, "KeyId": aws.ToString(out.KeyId)}, nil
-	},
-	"GenerateDataKeyWithoutPlaintext": func(ctx context.Context, k *KMS, b []byte) (any, error) {
-		in, err := decode[kms.GenerateDataKeyWithoutPlaintextInput](b)
-		if err != nil {
-			return nil, err
-		}
-		out, err := k.GenerateDataKeyWithoutPlaintext(ctx, in)
-		if err != nil {
-			return nil, err
-		}
-		return map[string]any{"CiphertextBlob": out.CiphertextBlob, "KeyId": aws.ToString(out.KeyId)}, nil
-	},
-	"Encrypt": func(ctx context.Context, k *KMS, b []byte) (any, error) {
-		in, err := decode[kms.EncryptInput](b)
-		if err != nil {
-			return nil, err
-		}
-		out, err := k.Encrypt(ctx, in)
-		if err != nil {
-			return nil, err
-		}
-		return map[string]any{"CiphertextBlob": out.CiphertextBlob, "KeyId": aws.ToString(out.KeyId), "EncryptionAlgorithm": out.EncryptionAlgorithm}, nil
-	},
-	"Decrypt": func(ctx context.Context, k *KMS, b []byte) (any, error) {
-		in, err := decode[kms.DecryptInput](b)
-		if err != nil {
-			return nil, err
-		}
-		out, err := k.Decrypt(ctx, in)
-		if err != nil {
-			return nil, err
-		}
-		return map[string]any{"Plaintext": out.Plaintext, "KeyId": aws.ToString(out.KeyId), "EncryptionAlgorithm": out.EncryptionAlgorithm}, nil
-	},
+type kmsAliasWire struct {
+	AliasName       string
+	AliasArn        string
+	TargetKeyId     string
+	CreationDate    *kmsEpoch `json:",omitempty"`
+	LastUpdatedDate *kmsEpoch `json:",omitempty"`
 }
 
-func listJSON(field string, items any, next *string) map[string]any {
-	m := map[string]any{field: items, "Truncated": next != nil}
-	if next != nil {
-		m["NextMarker"] = *next
+type kmsListAliasesResponse struct {
+	Aliases    []kmsAliasWire
+	NextMarker string `json:",omitempty"`
+	Truncated  bool
+}
+
+func kmsListAliasesJSON(o *kms.ListAliasesOutput) any {
+	resp := kmsListAliasesResponse{Aliases: []kmsAliasWire{}, NextMarker: aws.ToString(o.NextMarker), Truncated: o.Truncated}
+	for _, a := range o.Aliases {
+		resp.Aliases = append(resp.Aliases, kmsAliasWire{
+			AliasName:       aws.ToString(a.AliasName),
+			AliasArn:        aws.ToString(a.AliasArn),
+			TargetKeyId:     aws.ToString(a.TargetKeyId),
+			CreationDate:    kmsEpochOf(a.CreationDate),
+			LastUpdatedDate: kmsEpochOf(a.LastUpdatedDate),
+		})
 	}
-	return m
+	return resp
+}
+
+type kmsKeyWire struct {
+	KeyId  string
+	KeyArn string
+}
+
+type kmsListKeysResponse struct {
+	Keys       []kmsKeyWire
+	NextMarker string `json:",omitempty"`
+	Truncated  bool
+}
+
+func kmsListKeysJSON(o *kms.ListKeysOutput) any {
+	resp := kmsListKeysResponse{Keys: []kmsKeyWire{}, NextMarker: aws.ToString(o.NextMarker), Truncated: o.Truncated}
+	for _, e := range o.Keys {
+		resp.Keys = append(resp.Keys, kmsKeyWire{KeyId: aws.ToString(e.KeyId), KeyArn: aws.ToString(e.KeyArn)})
+	}
+	return resp
+}
+
+// kmsCryptoResponse is the output of GenerateDataKey, Encrypt and Decrypt;
+// each sets the members its operation has.
+type kmsCryptoResponse struct {
+	CiphertextBlob      []byte                           `json:",omitempty"`
+	Plaintext           []byte                           `json:",omitempty"`
+	KeyId               string                           `json:",omitempty"`
+	EncryptionAlgorithm kmstypes.EncryptionAlgorithmSpec `json:",omitempty"`
 }

@@ -243,6 +243,9 @@ func lastContentUse(rule *Rule) int {
 	return last
 }
 
+// objectContentType is the Content-Type of stored messages.
+const objectContentType = "application/octet-stream"
+
 // ObjectKey is where SES stores a message: the prefix, a slash unless the
 // prefix is empty or already ends in one, and the message ID.
 func ObjectKey(prefix, id string) string {
@@ -268,7 +271,9 @@ func EncryptionContext(accountID, ruleName, messageID, kmsKeyARN string) map[str
 func (p *Processor) storeS3(ctx context.Context, id, ruleName string, a *S3Action, content []byte, consume bool, ar *ActionResult) error {
 	key := ObjectKey(a.ObjectKeyPrefix, id)
 	ar.Bucket, ar.Key, ar.KMSKey = a.BucketName, key, a.KmsKeyArn
-	in := &s3.PutObjectInput{Bucket: aws.String(a.BucketName), Key: aws.String(key)}
+	// SES writes through the AWS SDK for Java, which labels a body of
+	// unknown type application/octet-stream; so do the other SDKs.
+	in := &s3.PutObjectInput{Bucket: aws.String(a.BucketName), Key: aws.String(key), ContentType: aws.String(objectContentType)}
 	body := content
 	if a.KmsKeyArn != "" {
 		var dst []byte

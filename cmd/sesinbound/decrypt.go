@@ -6,13 +6,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log"
 	"os"
 	"strings"
 
 	s3ec "github.com/aws/amazon-s3-encryption-client-go/v3/client"
 	"github.com/aws/amazon-s3-encryption-client-go/v3/materials"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
@@ -63,13 +63,21 @@ func decrypt(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	where := fmt.Sprintf("s3://%s/%s", bucket, key)
-	head, err := clients.S3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	s3c := clients.S3
+	head, err := s3c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
 	if err != nil {
+		var nf *s3types.NotFound
+		if errors.As(err, &nf) {
+			if _, berr := s3c.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(bucket)}); berr != nil {
+				return fmt.Errorf("%s: no such bucket %s", where, bucket)
+			}
+			return fmt.Errorf("%s: no such object", where)
+		}
 		return describeS3Error(where, err)
 	}
 	var body io.ReadCloser
 	if !encrypt.IsEnvelope(head.Metadata) {
-		out, err := clients.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+		out, err := s3c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
 		if err != nil {
 			return describeS3Error(where, err)
 		}
@@ -82,7 +90,9 @@ func decrypt(ctx context.Context, args []string, getenv func(string) string, std
 		if err != nil {
 			return fmt.Errorf("decrypt %s: %w", where, err)
 		}
-		ec, err := s3ec.New(clients.S3, cmm)
+		ec, err := s3ec.New(s3c, cmm, func(o *s3ec.EncryptionClientOptions) {
+			o.Logger = log.New(io.Discard, "", 0)
+		})
 		if err != nil {
 			return fmt.Errorf("decrypt %s: %w", where, err)
 		}
@@ -151,17 +161,27 @@ func describeS3Error(where string, err error) error {
 }
 
 func describeDecryptError(where string, err error) error {
-	var ic *kmstypes.InvalidCiphertextException
-	var ik *kmstypes.IncorrectKeyException
-	var nf *kmstypes.NotFoundException
 	var ae smithy.APIError
+	// The S3 Encryption Client formats the KMS error into its own with %v,
+	// so the type is lost and only the code in the text remains.
+	msg := err.Error()
 	switch {
-	case errors.As(err, &ic), errors.As(err, &ik):
-		return fmt.Errorf("%s: KMS refused to decrypt the data key (wrong key, or the encryption context does not match): %w", where, err)
-	case errors.As(err, &nf):
-		return fmt.Errorf("%s: the KMS key that wrapped this object does not exist here: %w", where, err)
+	case strings.Contains(msg, "InvalidCiphertextException"), strings.Contains(msg, "IncorrectKeyException"):
+		return fmt.Errorf("%s: KMS refused to decrypt the data key: this KMS does not hold the key that wrapped it, or the encryption context (x-amz-matdesc) does not match (%s)", where, lastLine(msg))
+	case strings.Contains(msg, "NotFoundException"):
+		return fmt.Errorf("%s: the KMS key that wrapped this object does not exist here (%s)", where, lastLine(msg))
+	case strings.Contains(msg, "DisabledException"):
+		return fmt.Errorf("%s: the KMS key that wrapped this object is disabled (%s)", where, lastLine(msg))
 	case errors.As(err, &ae):
 		return fmt.Errorf("%s: %s: %s", where, ae.ErrorCode(), ae.ErrorMessage())
 	}
 	return describeS3Error(where, err)
+}
+
+// lastLine keeps the end of an SDK error chain, the part worth reading.
+func lastLine(msg string) string {
+	if i := strings.LastIndex(msg, ", "); i >= 0 && i+2 < len(msg) {
+		return msg[i+2:]
+	}
+	return msg
 }

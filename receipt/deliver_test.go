@@ -1,0 +1,209 @@
+package receipt_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"maps"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/sesinbound/sesinbound/encrypt"
+	"github.com/sesinbound/sesinbound/fakes"
+	"github.com/sesinbound/sesinbound/receipt"
+)
+
+const testRules = `
+AccountId: "111122223333"
+Rules:
+  - Name: vip
+    Enabled: true
+    Recipients: [boss@example.com]
+    Actions:
+      - S3Action: {BucketName: vip-mail, ObjectKeyPrefix: vip, KmsKeyArn: "arn:aws:kms:us-east-1:111122223333:alias/aws/ses"}
+      - StopAction: {Scope: RuleSet}
+  - Name: archive
+    Enabled: true
+    ScanEnabled: true
+    Recipients: [example.com]
+    Actions:
+      - S3Action: {BucketName: archive, ObjectKeyPrefix: all/, KmsKeyArn: "arn:aws:kms:us-east-1:111122223333:alias/aws/ses"}
+      - S3Action: {BucketName: archive, ObjectKeyPrefix: plain}
+  - Name: never
+    Enabled: true
+    Actions:
+      - S3Action: {BucketName: archive, ObjectKeyPrefix: never}
+`
+
+type env struct {
+	proc *receipt.Processor
+	s3   *fakes.S3
+	kms  *fakes.KMS
+}
+
+func newEnv(t *testing.T, rules string, store receipt.ObjectStore) *env {
+	t.Helper()
+	rs, err := receipt.ParseRules(strings.NewReader(rules), "rules.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := fakes.NewS3(fakes.WithBuckets("vip-mail", "archive"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := fakes.NewKMS(fakes.WithKMSAccount("us-east-1", "111122223333"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if store == nil {
+		store = s
+	}
+	p := receipt.NewProcessor(rs, &encrypt.Sealer{KMS: k}, store)
+	p.Now = func() time.Time { return time.Date(2026, 11, 23, 5, 0, 0, 0, time.UTC) }
+	return &env{proc: p, s3: s, kms: k}
+}
+
+func (e *env) object(t *testing.T, bucket, key string) ([]byte, map[string]string) {
+	t.Helper()
+	out, err := e.s3.GetObject(t.Context(), &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	if err != nil {
+		t.Fatalf("object %s/%s: %v", bucket, key, err)
+	}
+	b, _ := io.ReadAll(out.Body)
+	return b, out.Metadata
+}
+
+var message = []byte("From: Sender <sender@example.org>\r\nTo: boss@example.com\r\nSubject: plan\r\n\r\nthe plan\r\n")
+
+func testMessage(to ...string) *receipt.Message {
+	return &receipt.Message{From: "sender@example.org", To: to, Data: message,
+		Client: receipt.Client{Addr: netip.MustParseAddr("192.0.2.7"), Helo: "mx.example.org"}}
+}
+
+func TestDeliverRulesInOrder(t *testing.T) {
+	e := newEnv(t, testRules, nil)
+	res, err := e.proc.Deliver(t.Context(), testMessage("staff@example.com", "boss@example.com"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// vip matches boss only and stops the rule set: archive never runs.
+	if len(res.Rules) != 1 || res.Rules[0].Name != "vip" || strings.Join(res.Rules[0].Recipients, ",") != "boss@example.com" {
+		t.Fatalf("rules that ran = %+v", res.Rules)
+	}
+	if got := res.Rules[0].Actions; len(got) != 2 || got[0].Key != "vip/"+res.MessageID || got[1].Type != "StopAction" {
+		t.Fatalf("actions = %+v", got)
+	}
+	ct, meta := e.object(t, "vip-mail", "vip/"+res.MessageID)
+	plain, err := encrypt.Open(t.Context(), e.kms, meta, ct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var matdesc map[string]string
+	json.Unmarshal([]byte(meta[encrypt.MetaMatDesc]), &matdesc)
+	want := map[string]string{"aws:ses:message-id": res.MessageID, "aws:ses:rule-name": "vip",
+		"aws:ses:source-account": "111122223333", "kms_cmk_id": "arn:aws:kms:us-east-1:111122223333:alias/aws/ses"}
+	if !maps.Equal(matdesc, want) {
+		t.Errorf("matdesc = %v, want %v", matdesc, want)
+	}
+	if !bytes.HasSuffix(plain, message) || !bytes.Contains(plain, []byte("with SMTP id "+res.MessageID+"\r\n for boss@example.com;")) {
+		t.Errorf("stored message:\n%s", plain)
+	}
+	if bytes.Contains(plain, []byte("X-SES-Spam-Verdict")) {
+		t.Errorf("verdict headers for a rule without ScanEnabled")
+	}
+}
+
+func TestDeliverEveryMatchingRule(t *testing.T) {
+	e := newEnv(t, testRules, nil)
+	res, err := e.proc.Deliver(t.Context(), testMessage("staff@example.com"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Rules) != 2 || res.Rules[0].Name != "archive" || res.Rules[1].Name != "never" {
+		t.Fatalf("rules that ran = %+v", res.Rules)
+	}
+	ct, meta := e.object(t, "archive", "all/"+res.MessageID)
+	plain, err := encrypt.Open(t.Context(), e.kms, meta, ct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, plainMeta := e.object(t, "archive", "plain/"+res.MessageID)
+	if len(plainMeta) != 0 || !bytes.Equal(stored, plain) {
+		t.Errorf("the plain copy differs from the encrypted one, or has metadata %v", plainMeta)
+	}
+	if !bytes.Contains(plain, []byte("X-SES-Spam-Verdict: PASS\r\nX-SES-Virus-Verdict: PASS\r\n")) {
+		t.Errorf("a ScanEnabled rule stored no verdict headers:\n%s", plain)
+	}
+	if _, err := e.s3.HeadObject(t.Context(), &s3.HeadObjectInput{Bucket: aws.String("archive"), Key: aws.String("never/" + res.MessageID)}); err != nil {
+		t.Errorf("the catch-all rule did not store: %v", err)
+	}
+}
+
+type failingStore struct{ err error }
+
+func (f failingStore) PutObject(context.Context, *s3.PutObjectInput, ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
+	return nil, f.err
+}
+
+func TestDeliverStoreFailure(t *testing.T) {
+	boom := errors.New("connection refused")
+	e := newEnv(t, testRules, failingStore{boom})
+	res, err := e.proc.Deliver(t.Context(), testMessage("boss@example.com"))
+	if !errors.Is(err, boom) || errors.Is(err, receipt.ErrRejected) {
+		t.Fatalf("Deliver() = %v, want the store's error, not a rejection", err)
+	}
+	if res == nil || len(res.Rules) != 1 || res.Rules[0].Actions[0].Error == "" {
+		t.Fatalf("the failure is not recorded: %+v", res)
+	}
+}
+
+func TestAcceptsRecipient(t *testing.T) {
+	e := newEnv(t, strings.Replace(testRules, "  - Name: never\n    Enabled: true\n", "  - Name: never\n    Enabled: false\n", 1), nil)
+	if err := e.proc.AcceptsRecipient(t.Context(), "a@example.com"); err != nil {
+		t.Errorf("a@example.com: %v", err)
+	}
+	if err := e.proc.AcceptsRecipient(t.Context(), "a@example.net"); !errors.Is(err, receipt.ErrNoMatchingRule) {
+		t.Errorf("a@example.net = %v, want ErrNoMatchingRule", err)
+	}
+}
+
+func TestObjectKey(t *testing.T) {
+	for _, tt := range []struct{ prefix, want string }{
+		{"", "ID"},
+		{"emails/", "emails/ID"},
+		{"email/produccion/inbox", "email/produccion/inbox/ID"},
+	} {
+		if got := receipt.ObjectKey(tt.prefix, "ID"); got != tt.want {
+			t.Errorf("ObjectKey(%q) = %q, want %q", tt.prefix, got, tt.want)
+		}
+	}
+}
+
+func TestWriteSetupNotifications(t *testing.T) {
+	e := newEnv(t, testRules, nil)
+	if err := e.proc.WriteSetupNotifications(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	ct, meta := e.object(t, "vip-mail", "vip/AMAZON_SES_SETUP_NOTIFICATION")
+	plain, err := encrypt.Open(t.Context(), e.kms, meta, ct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(plain, []byte("Date: Mon, 23 Nov 2026 05:00:00 +0000\r\nTo: recipient@example.com\r\n")) ||
+		!bytes.Contains(plain, []byte("Subject: Amazon SES Setup Notification\r\n\r\nHello,\r\n")) {
+		t.Errorf("setup notification:\n%s", plain)
+	}
+	if !strings.Contains(meta[encrypt.MetaMatDesc], `"aws:ses:message-id":"AMAZON_SES_SETUP_NOTIFICATION"`) {
+		t.Errorf("matdesc = %s", meta[encrypt.MetaMatDesc])
+	}
+	if body, meta := e.object(t, "archive", "plain/AMAZON_SES_SETUP_NOTIFICATION"); len(meta) != 0 || !bytes.HasPrefix(body, []byte("Date: ")) {
+		t.Errorf("plain setup notification: %q %v", body, meta)
+	}
+}
