@@ -166,4 +166,3 @@ func (c *chunkedReader) next() error {
 		}
 	}
 }
-

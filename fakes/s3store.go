@@ -261,4 +261,3 @@ func copyBody(w io.Writer, body io.Reader, size int64) (int64, error) {
 	}
 	return n, nil
 }
-

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"slices"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 

@@ -24,12 +24,12 @@ func TestMatch(t *testing.T) {
 		{"inbox+news@example.com", []string{"exact", "both"}}, // a label matches the bare address
 		{"other@example.com", nil},
 		{"anyone@example.org", []string{"domain", "both"}},
-		{"anyone@sub.example.org", nil},                      // a domain does not cover its subdomains
-		{"anyone@example.net", nil},                          // .domain does not cover the apex
+		{"anyone@sub.example.org", nil}, // a domain does not cover its subdomains
+		{"anyone@example.net", nil},     // .domain does not cover the apex
 		{"anyone@a.example.net", []string{"subdomains"}},
 		{"anyone@a.b.example.net", []string{"subdomains"}},
 		{"user+tag@example.com", []string{"labelled"}},
-		{"user@example.com", nil},                            // a labelled condition needs the label
+		{"user@example.com", nil}, // a labelled condition needs the label
 		{"user+other@example.com", nil},
 		{"nobody", nil},
 	} {
