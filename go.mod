@@ -1,6 +1,6 @@
 module github.com/sesinbound/sesinbound
 
-go 1.26.8
+go 1.24.0
 
 require (
 	github.com/aws/amazon-s3-encryption-client-go/v3 v3.0.0

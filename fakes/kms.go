@@ -26,9 +26,10 @@ import (
 //
 // Its methods have the signatures of *kms.Client and return the SDK's typed
 // errors; ServeHTTP serves the same operations as the KMS JSON 1.1 API.
-// Ciphertext blobs name their key and bind the encryption context (see
-// kmsSeal), so Decrypt works without a KeyId and refuses a wrong context
-// with InvalidCiphertextException, as AWS does.
+// Ciphertext blobs, in a versioned format of this package's own described
+// in kmscrypto.go, name their key and bind the encryption context, so
+// Decrypt works without a KeyId and refuses a wrong context with
+// InvalidCiphertextException, as AWS does.
 type KMS struct {
 	cfg  kmsConfig
 	rand io.Reader // cfg.rand, serialized: callers' readers need not be safe for concurrent use

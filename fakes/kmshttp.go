@@ -179,6 +179,7 @@ func kmsHandle[In, Out any](call func(*KMS, context.Context, *In, ...func(*kms.O
 // with milliseconds as the fraction.
 type kmsEpoch time.Time
 
+// MarshalJSON writes the time as a number, such as 1795413600.123.
 func (t kmsEpoch) MarshalJSON() ([]byte, error) {
 	return strconv.AppendFloat(nil, float64(time.Time(t).UnixMilli())/1000, 'f', -1, 64), nil
 }
