@@ -61,7 +61,7 @@ func Bootstrap(ctx context.Context, s3c BucketAPI, kmsc KeyAPI, rs *receipt.Rule
 	buckets, keys := Resources(rs)
 	var missing []string
 	for _, b := range buckets {
-		ok, err := bucketExists(ctx, s3c, b)
+		ok, err := BucketExists(ctx, s3c, b)
 		if err != nil {
 			return created, err
 		}
@@ -71,13 +71,13 @@ func Bootstrap(ctx context.Context, s3c BucketAPI, kmsc KeyAPI, rs *receipt.Rule
 			missing = append(missing, "bucket "+b)
 		default:
 			if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(b)}); err != nil && !isCode(err, "BucketAlreadyOwnedByYou") {
-				return created, fmt.Errorf("create bucket %s: %w", b, err)
+				return created, fmt.Errorf("create bucket %s: %s", b, Explain(err))
 			}
 			created = append(created, "bucket "+b)
 		}
 	}
 	for _, k := range keys {
-		ok, err := keyExists(ctx, kmsc, k)
+		ok, err := KeyExists(ctx, kmsc, k)
 		if err != nil {
 			return created, err
 		}
@@ -98,7 +98,9 @@ func Bootstrap(ctx context.Context, s3c BucketAPI, kmsc KeyAPI, rs *receipt.Rule
 	return created, nil
 }
 
-func bucketExists(ctx context.Context, s3c BucketAPI, bucket string) (bool, error) {
+// BucketExists reports whether a bucket exists; an error means S3 could
+// not say.
+func BucketExists(ctx context.Context, s3c BucketAPI, bucket string) (bool, error) {
 	_, err := s3c.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(bucket)})
 	if err == nil {
 		return true, nil
@@ -106,10 +108,12 @@ func bucketExists(ctx context.Context, s3c BucketAPI, bucket string) (bool, erro
 	if isCode(err, "NotFound", "NoSuchBucket") || httpStatus(err) == http.StatusNotFound {
 		return false, nil
 	}
-	return false, fmt.Errorf("head bucket %s: %w", bucket, err)
+	return false, fmt.Errorf("s3 bucket %s: %s", bucket, Explain(err))
 }
 
-func keyExists(ctx context.Context, kmsc KeyAPI, arn string) (bool, error) {
+// KeyExists reports whether the key an ARN names exists; an error means
+// KMS could not say.
+func KeyExists(ctx context.Context, kmsc KeyAPI, arn string) (bool, error) {
 	_, err := kmsc.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(arn)})
 	if err == nil {
 		return true, nil
@@ -118,7 +122,7 @@ func keyExists(ctx context.Context, kmsc KeyAPI, arn string) (bool, error) {
 	if errors.As(err, &nf) || isCode(err, "NotFoundException") {
 		return false, nil
 	}
-	return false, fmt.Errorf("describe key %s: %w", arn, err)
+	return false, fmt.Errorf("kms key %s: %s", arn, Explain(err))
 }
 
 // createKey creates the key an ARN names: key/<id> through the _custom_id_
@@ -131,11 +135,11 @@ func createKey(ctx context.Context, kmsc KeyAPI, arn string) error {
 			Tags:        []kmstypes.Tag{{TagKey: aws.String("_custom_id_"), TagValue: aws.String(resource)}},
 		})
 		if err != nil {
-			return fmt.Errorf("create kms key %s: %w", arn, err)
+			return fmt.Errorf("create kms key %s: %s", arn, Explain(err))
 		}
 		// A KMS that ignores the tag (local-kms, real AWS) made a key with
 		// another ID; the rule's ARN would still not resolve.
-		if ok, err := keyExists(ctx, kmsc, arn); err != nil || !ok {
+		if ok, err := KeyExists(ctx, kmsc, arn); err != nil || !ok {
 			return fmt.Errorf("create kms key %s: this KMS cannot create a key with a chosen ID; create it yourself, or name an alias ARN in the rule", arn)
 		}
 		return nil
@@ -147,10 +151,10 @@ func createKey(ctx context.Context, kmsc KeyAPI, arn string) error {
 	alias := arn[i+1:]
 	out, err := kmsc.CreateKey(ctx, &kms.CreateKeyInput{Description: aws.String("created by sesinbound for " + alias)})
 	if err != nil {
-		return fmt.Errorf("create kms key for %s: %w", alias, err)
+		return fmt.Errorf("create kms key for %s: %s", alias, Explain(err))
 	}
 	if _, err := kmsc.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: aws.String(alias), TargetKeyId: out.KeyMetadata.KeyId}); err != nil {
-		return fmt.Errorf("create kms alias %s: %w", alias, err)
+		return fmt.Errorf("create kms alias %s: %s", alias, Explain(err))
 	}
 	return nil
 }

@@ -38,13 +38,13 @@ type Clients struct {
 	KMS    *kms.Client
 }
 
-// NewClients loads the standard AWS configuration, with region as the
-// fallback region, and returns S3 and KMS clients for ep. When no
-// credentials are configured and an endpoint is set, it uses placeholder
-// credentials rather than failing: local emulators accept anything.
-func NewClients(ctx context.Context, region string, ep Endpoints) (*Clients, error) {
+// LoadConfig loads the standard AWS configuration, with region as the
+// fallback region. When local is set (an endpoint override is in use) and no
+// credentials are configured, it uses placeholder credentials rather than
+// failing: local emulators accept anything.
+func LoadConfig(ctx context.Context, region string, local bool) (aws.Config, error) {
 	opts := []func(*config.LoadOptions) error{}
-	local := ep.S3 != "" || ep.KMS != "" || hasEndpointEnv()
+	local = local || hasEndpointEnv()
 	if local {
 		// The instance metadata service does not exist on a laptop; asking it
 		// for credentials only adds seconds of timeouts.
@@ -52,13 +52,23 @@ func NewClients(ctx context.Context, region string, ep Endpoints) (*Clients, err
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("load aws config: %w", err)
+		return cfg, fmt.Errorf("load aws config: %w", err)
 	}
 	if cfg.Region == "" {
 		cfg.Region = region
 	}
 	if local && !haveCredentials(ctx, cfg) {
 		cfg.Credentials = credentials.NewStaticCredentialsProvider(PlaceholderAccessKey, PlaceholderSecretKey, "")
+	}
+	return cfg, nil
+}
+
+// NewClients returns S3 and KMS clients for ep, configured the standard way
+// (see LoadConfig).
+func NewClients(ctx context.Context, region string, ep Endpoints) (*Clients, error) {
+	cfg, err := LoadConfig(ctx, region, ep.S3 != "" || ep.KMS != "")
+	if err != nil {
+		return nil, err
 	}
 	c := &Clients{Config: cfg}
 	c.S3 = s3.NewFromConfig(cfg, func(o *s3.Options) {
@@ -90,7 +100,7 @@ func haveCredentials(ctx context.Context, cfg aws.Config) bool {
 }
 
 // EndpointEnv lists the standard variables that point the SDK elsewhere.
-var EndpointEnv = []string{"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_KMS"}
+var EndpointEnv = []string{"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_KMS", "AWS_ENDPOINT_URL_SNS", "AWS_ENDPOINT_URL_LAMBDA"}
 
 func hasEndpointEnv() bool {
 	for _, k := range EndpointEnv {

@@ -42,44 +42,75 @@ type Message struct {
 
 // Client describes the SMTP client that sent a message.
 type Client struct {
-	Addr netip.Addr
-	Helo string
-	TLS  bool
+	Addr netip.Addr `json:"ip"`
+	Helo string     `json:"helo"`
+	TLS  bool       `json:"tls"`
 }
 
-// Result says what Deliver did with a message.
+// Result is the record of one message: what came in, what every rule and
+// action did, and (once Replied is called) the SMTP reply.
 type Result struct {
-	MessageID string
-	Received  time.Time
-	Rules     []RuleResult
+	MessageID  string       `json:"messageId"`
+	Received   time.Time    `json:"time"`
+	From       string       `json:"from"`
+	Recipients []string     `json:"recipients"`
+	Client     Client       `json:"client"`
+	Size       int          `json:"size"`
+	Verdicts   Verdicts     `json:"verdicts"`
+	Reply      *Reply       `json:"reply,omitempty"`
+	Rules      []RuleResult `json:"rules"`
+	Bounces    []Bounce     `json:"bounces,omitempty"`
+}
+
+// Reply is the SMTP reply a message got.
+type Reply struct {
+	Code int    `json:"code"`
+	Text string `json:"text"`
 }
 
 // RuleResult is one rule that ran, with the recipients it matched.
 type RuleResult struct {
-	Name       string
-	Recipients []string
-	Actions    []ActionResult
+	Name       string         `json:"name"`
+	Recipients []string       `json:"recipients"`
+	Actions    []ActionResult `json:"actions"`
 }
 
-// ActionResult is one action that ran.
+// ActionResult is one action that ran. Which fields are set depends on
+// Type; Error says why it failed, Note what was not emulated.
 type ActionResult struct {
-	Type   string // the API name: S3Action, StopAction, ...
-	Bucket string `json:",omitempty"`
-	Key    string `json:",omitempty"`
-	KMSKey string `json:",omitempty"`
-	Error  string `json:",omitempty"`
+	Type           string       `json:"type"` // the API name: S3Action, SNSAction, ...
+	Bucket         string       `json:"bucket,omitempty"`
+	Key            string       `json:"key,omitempty"`
+	KMSKeyArn      string       `json:"kmsKeyArn,omitempty"`
+	TopicArn       string       `json:"topicArn,omitempty"`
+	FunctionArn    string       `json:"functionArn,omitempty"`
+	InvocationType string       `json:"invocationType,omitempty"`
+	Disposition    string       `json:"disposition,omitempty"`
+	Header         string       `json:"header,omitempty"`
+	Event          *EventRecord `json:"event,omitempty"` // the notification or invocation this action emitted
+	Error          string       `json:"error,omitempty"`
+	Note           string       `json:"note,omitempty"`
 }
 
 // Processor runs received messages through a rule set. It is the one place
-// that orders the steps: match, prepend SES's headers, and run each matching
-// rule's actions in order.
+// that orders the steps: match, work out the verdicts, prepend SES's
+// headers, and run each matching rule's actions in order.
 type Processor struct {
 	rules    *RuleSet
 	match    *matcher
+	filters  *ipFilters
 	sealer   *encrypt.Sealer
 	store    ObjectStore
 	hostname string
 
+	// Events receives notifications and Lambda invocations; nil records
+	// them only.
+	Events Events
+	// Bouncer sends the DSNs of BounceActions; nil records them only.
+	Bouncer Bouncer
+	// Journal records each message once it has its SMTP reply; nil keeps
+	// nothing.
+	Journal Journal
 	// Now returns the time a message is received; nil means time.Now.
 	Now func() time.Time
 	// Rand feeds message IDs and the opaque SES headers; nil means
@@ -94,6 +125,7 @@ func NewProcessor(rules *RuleSet, sealer *encrypt.Sealer, store ObjectStore) *Pr
 	return &Processor{
 		rules:    rules,
 		match:    newMatcher(rules),
+		filters:  newIPFilters(rules.Filters),
 		sealer:   sealer,
 		store:    store,
 		hostname: Hostname(rules.Region),
@@ -108,60 +140,130 @@ func Hostname(region string) string {
 // Rules returns the rule set the processor runs.
 func (p *Processor) Rules() *RuleSet { return p.rules }
 
-// AcceptsRecipient returns nil when an enabled rule matches rcpt, and
-// ErrNoMatchingRule otherwise. SES refuses such a recipient at RCPT time.
-func (p *Processor) AcceptsRecipient(ctx context.Context, rcpt string) error {
+// AcceptsConnection applies the IP address filters: it returns ErrBlocked
+// for a client that a Block filter covers and no Allow filter does.
+func (p *Processor) AcceptsConnection(ctx context.Context, addr netip.Addr) error {
+	if name, blocked := p.filters.blocked(addr); blocked {
+		return fmt.Errorf("client %s: filter %s: %w", addr, name, ErrBlocked)
+	}
+	return nil
+}
+
+// AcceptsRecipient returns nil when an enabled rule matches rcpt,
+// ErrNoMatchingRule when none does (SES refuses such a recipient at RCPT
+// time), and ErrTLSRequired when a matching rule has TlsPolicy Require and
+// the client has not started TLS.
+func (p *Processor) AcceptsRecipient(ctx context.Context, rcpt string, client Client) error {
 	var buf [8]int
-	if len(p.match.match(rcpt, buf[:0])) == 0 {
+	rules := p.match.match(rcpt, buf[:0])
+	if len(rules) == 0 {
 		return fmt.Errorf("rcpt %s: %w", rcpt, ErrNoMatchingRule)
+	}
+	if !client.TLS {
+		for _, i := range rules {
+			if p.rules.Rules[i].TLSPolicy == TLSPolicyRequire {
+				return fmt.Errorf("rcpt %s: rule %s: %w", rcpt, p.rules.Rules[i].Name, ErrTLSRequired)
+			}
+		}
 	}
 	return nil
 }
 
 // Deliver assigns msg an SES message ID and runs every enabled rule that
 // matches one of its recipients, in order, each with the recipients it
-// matched. It returns once every action has finished; an error means the
-// message was not fully stored, and objects written by earlier actions stay.
+// matched. It returns once every action has finished. An error means the
+// message was not fully stored; objects written by earlier actions stay.
+// Failures to deliver notifications are recorded, not returned: they never
+// lose the stored mail.
 func (p *Processor) Deliver(ctx context.Context, msg *Message) (*Result, error) {
 	id, err := NewMessageID(p.Rand)
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{MessageID: id, Received: p.now()}
+	data, controls := stripControlHeaders(msg.Data)
+	d := &delivery{
+		p: p,
+		res: &Result{
+			MessageID: id, Received: p.now(), From: msg.From, Recipients: msg.To,
+			Client: msg.Client, Size: len(msg.Data),
+		},
+		data:     data,
+		controls: controls,
+	}
+	d.res.Verdicts = d.baseVerdicts()
 	plan := p.plan(msg.To)
 	if len(plan) == 0 {
-		return res, fmt.Errorf("deliver %s: %w", id, ErrNoMatchingRule)
+		return d.res, fmt.Errorf("deliver %s: %w", id, ErrNoMatchingRule)
 	}
-	hdrEnd := HeaderEnd(msg.Data)
-	fields := ParseHeader(msg.Data[:hdrEnd])
-	base := trace{
+	d.hdrEnd = HeaderEnd(data)
+	fields := ParseHeader(data[:d.hdrEnd])
+	d.trace = trace{
 		id:        id,
-		at:        res.Received,
+		at:        d.res.Received,
 		from:      msg.From,
 		helo:      msg.Client.Helo,
 		client:    msg.Client.Addr,
 		hostname:  p.hostname,
 		fromHdr:   fromDomain(fields),
-		bodyHash:  bodyHash(msg.Data, hdrEnd),
+		bodyHash:  bodyHash(data, d.hdrEnd),
 		randBytes: p.Rand,
-		verdicts:  Verdicts{Spam: VerdictPass, Virus: VerdictPass, SPF: VerdictPass, DKIM: VerdictPass, DMARC: VerdictPass},
 	}
-	if base.fromHdr == "" {
-		base.fromHdr = domainOf(msg.From)
+	if d.trace.fromHdr == "" {
+		d.trace.fromHdr = domainOf(msg.From)
 	}
 	for _, step := range plan {
 		rule := &p.rules.Rules[step.rule]
-		rr := RuleResult{Name: rule.Name, Recipients: step.rcpts}
-		stop, err := p.runRule(ctx, &base, rule, step.rcpts, msg.Data, &rr)
-		res.Rules = append(res.Rules, rr)
+		r := &ruleRun{d: d, rule: rule, rcpts: step.rcpts, rr: &RuleResult{Name: rule.Name, Recipients: step.rcpts, Actions: []ActionResult{}}}
+		stop, err := r.run(ctx)
+		d.res.Rules = append(d.res.Rules, *r.rr)
 		if err != nil {
-			return res, err
+			return d.res, err
 		}
 		if stop {
 			break
 		}
 	}
-	return res, nil
+	return d.res, nil
+}
+
+// Replied finishes a message once the SMTP client has its reply: it records
+// the reply, and for a stored message sends the DSNs of its BounceActions,
+// since SES bounces after the SMTP conversation, never during it.
+func (p *Processor) Replied(ctx context.Context, res *Result, code int, text string) {
+	if res == nil {
+		return
+	}
+	res.Reply = &Reply{Code: code, Text: text}
+	if code != 250 {
+		res.Bounces = nil // nothing was accepted, so nothing bounces
+	}
+	if p.Journal != nil {
+		p.Journal.Record(res)
+	}
+	if len(res.Bounces) == 0 {
+		return
+	}
+	// The record now belongs to this goroutine; it is recorded again once
+	// every DSN has gone.
+	go func() {
+		ctx := context.WithoutCancel(ctx)
+		for i := range res.Bounces {
+			p.sendBounce(ctx, &res.Bounces[i])
+		}
+		if p.Journal != nil {
+			p.Journal.Record(res)
+		}
+	}()
+}
+
+// delivery is the state of one message going through the rules.
+type delivery struct {
+	p        *Processor
+	res      *Result
+	data     []byte // the message as received, control headers removed
+	hdrEnd   int
+	controls controls
+	trace    trace
 }
 
 // step is one rule to run and the recipients it matched.
@@ -184,7 +286,6 @@ func (p *Processor) plan(rcpts []string) []step {
 			byRule[i] = append(byRule[i], rc)
 		}
 	}
-	// order holds rule indices in first-seen order; rules run in set order.
 	slices.Sort(order)
 	plan := make([]step, len(order))
 	for n, i := range order {
@@ -192,59 +293,6 @@ func (p *Processor) plan(rcpts []string) []step {
 	}
 	return plan
 }
-
-// runRule runs one rule's actions in order and reports whether a StopAction
-// ended the rule set.
-func (p *Processor) runRule(ctx context.Context, base *trace, rule *Rule, rcpts []string, data []byte, rr *RuleResult) (stop bool, err error) {
-	t := *base
-	t.rcpt = rcpts[0]
-	t.scan = rule.ScanEnabled
-	if !rule.ScanEnabled {
-		t.verdicts.Spam, t.verdicts.Virus = VerdictDisabled, VerdictDisabled
-	}
-	// The stored message: SES's headers, then the message as received. Room
-	// for the GCM tag is reserved so that the last action can encrypt it in
-	// place.
-	content := make([]byte, 0, len(data)+2048+encrypt.TagSize)
-	if content, err = t.appendSESHeaders(content); err != nil {
-		return false, err
-	}
-	content = append(content, data...)
-	last := lastContentUse(rule)
-	for i := range rule.Actions {
-		a := &rule.Actions[i]
-		ar := ActionResult{Type: a.Type()}
-		switch {
-		case a.S3Action != nil:
-			err = p.storeS3(ctx, t.id, rule.Name, a.S3Action, content, i == last, &ar)
-		case a.StopAction != nil:
-			stop = true
-		}
-		rr.Actions = append(rr.Actions, ar)
-		if err != nil {
-			return false, err
-		}
-		if stop {
-			return true, nil
-		}
-	}
-	return false, nil
-}
-
-// lastContentUse returns the index of the rule's last action that reads the
-// message content; that action may consume the buffer.
-func lastContentUse(rule *Rule) int {
-	last := -1
-	for i, a := range rule.Actions {
-		if a.S3Action != nil {
-			last = i
-		}
-	}
-	return last
-}
-
-// objectContentType is the Content-Type of stored messages.
-const objectContentType = "application/octet-stream"
 
 // ObjectKey is where SES stores a message: the prefix, a slash unless the
 // prefix is empty or already ends in one, and the message ID.
@@ -266,13 +314,16 @@ func EncryptionContext(accountID, ruleName, messageID, kmsKeyARN string) map[str
 	}
 }
 
+// objectContentType is the Content-Type of stored messages: SES writes
+// through the AWS SDK for Java, which labels a body of unknown type
+// application/octet-stream, as the other SDKs do.
+const objectContentType = "application/octet-stream"
+
 // storeS3 writes content as SES's S3 action does. With consume set it may
-// encrypt content in place.
+// encrypt content in place, leaving it unusable.
 func (p *Processor) storeS3(ctx context.Context, id, ruleName string, a *S3Action, content []byte, consume bool, ar *ActionResult) error {
 	key := ObjectKey(a.ObjectKeyPrefix, id)
-	ar.Bucket, ar.Key, ar.KMSKey = a.BucketName, key, a.KmsKeyArn
-	// SES writes through the AWS SDK for Java, which labels a body of
-	// unknown type application/octet-stream; so do the other SDKs.
+	ar.Bucket, ar.Key, ar.KMSKeyArn = a.BucketName, key, a.KmsKeyArn
 	in := &s3.PutObjectInput{Bucket: aws.String(a.BucketName), Key: aws.String(key), ContentType: aws.String(objectContentType)}
 	body := content
 	if a.KmsKeyArn != "" {

@@ -89,7 +89,13 @@ func ParseHeader(block []byte) []Field {
 // Verdicts are the results of SES's checks on a message, as the notification
 // spells them: PASS, FAIL, GRAY, PROCESSING_FAILED or DISABLED.
 type Verdicts struct {
-	Spam, Virus, SPF, DKIM, DMARC string
+	Spam  string `json:"spam"`
+	Virus string `json:"virus"`
+	SPF   string `json:"spf"`
+	DKIM  string `json:"dkim"`
+	DMARC string `json:"dmarc"`
+	// DMARCPolicy is the sender domain's policy, set only when DMARC fails.
+	DMARCPolicy string `json:"dmarcPolicy,omitempty"`
 }
 
 // Verdict values.

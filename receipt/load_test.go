@@ -173,10 +173,40 @@ func TestParseRulesLimits(t *testing.T) {
 	}
 }
 
-func TestParseRulesUnsupportedAction(t *testing.T) {
-	doc := "Rules:\n  - Name: notify\n    Actions:\n      - WorkmailAction: {OrganizationArn: 'arn:aws:workmail:us-east-1:111122223333:organization/m-1'}\n"
+func TestParseRulesActions(t *testing.T) {
+	doc := `
+Topics: {"arn:aws:sns:us-east-1:000000000000:t": "http://127.0.0.1:9000/sns", "arn:aws:sns:us-east-1:000000000000:bad": "ftp://x"}
+Rules:
+  - Name: all
+    Actions:
+      - SNSAction: {TopicArn: "arn:aws:sns:us-east-1:000000000000:t"}
+      - SNSAction: {TopicArn: "arn:aws:sns:us-east-1:000000000000:t", Encoding: base64}
+      - LambdaAction: {FunctionArn: "arn:aws:lambda:us-east-1:000000000000:function:f"}
+      - LambdaAction: {FunctionArn: "arn:aws:lambda:us-east-1:000000000000:function:f", InvocationType: Sync}
+      - BounceAction: {SmtpReplyCode: "550", StatusCode: "4.1.1", Message: m, Sender: "no-at-sign"}
+      - AddHeaderAction: {HeaderName: "X Bad", HeaderValue: ok}
+      - WorkmailAction: {OrganizationArn: "arn:aws:workmail:us-east-1:000000000000:organization/m-1"}
+      - ConnectAction: {InstanceARN: "arn:aws:connect:us-east-1:000000000000:instance/i"}
+`
 	_, err := ParseRules(strings.NewReader(doc), "rules.yaml")
-	if err == nil || !strings.Contains(err.Error(), "action WorkmailAction is not supported yet") {
-		t.Fatalf("error = %v", err)
+	var ce *ConfigError
+	if !errors.As(err, &ce) {
+		t.Fatalf("ParseRules() = %v", err)
+	}
+	var got []string
+	for _, p := range ce.Problems {
+		got = append(got, p.Field+": "+p.Msg)
+	}
+	want := []string{
+		`Topics.arn:aws:sns:us-east-1:000000000000:bad: "ftp://x" is not an http or https URL`,
+		`Rules[0].Actions[1].SNSAction.Encoding: must be UTF-8 or Base64, got "base64"`,
+		`Rules[0].Actions[3].LambdaAction.InvocationType: must be Event or RequestResponse, got "Sync"`,
+		`Rules[0].Actions[4].BounceAction.StatusCode: class 4 does not match SmtpReplyCode 550`,
+		`Rules[0].Actions[4].BounceAction.Sender: "no-at-sign" is not an email address`,
+		`Rules[0].Actions[5].AddHeaderAction.HeaderName: "X Bad" must be 1 to 50 letters, digits and hyphens`,
+		`Rules[0].Actions[7].ConnectAction.IAMRoleARN: is required`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

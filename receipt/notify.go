@@ -23,18 +23,18 @@ type Notification struct {
 
 // Event is what a Lambda function receives.
 type Event struct {
-	Records []EventRecord `json:"Records"`
+	Records []EventRecordSES `json:"Records"`
 }
 
-// EventRecord is the one record of an Event.
-type EventRecord struct {
-	EventSource  string     `json:"eventSource"`
-	EventVersion string     `json:"eventVersion"`
-	SES          EventSESes `json:"ses"`
+// EventRecordSES is the one record of an Event.
+type EventRecordSES struct {
+	EventSource  string   `json:"eventSource"`
+	EventVersion string   `json:"eventVersion"`
+	SES          EventSES `json:"ses"`
 }
 
-// EventSESes holds the mail and receipt objects of a Lambda event.
-type EventSESes struct {
+// EventSES holds the mail and receipt objects of a Lambda event.
+type EventSES struct {
 	Mail    MailObject    `json:"mail"`
 	Receipt ReceiptObject `json:"receipt"`
 }

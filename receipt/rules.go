@@ -39,6 +39,13 @@ type RuleSet struct {
 	Metadata        *RuleSetMetadata `yaml:"Metadata"`
 	Rules           []Rule           `yaml:"Rules"`
 
+	// Topics and Functions are sesinbound's own additions: they map SNS
+	// topic and Lambda function ARNs to HTTP URLs that receive the topic's
+	// notifications (in SNS's HTTP-subscription format) and the function's
+	// events.
+	Topics    map[string]string `yaml:"Topics"`
+	Functions map[string]string `yaml:"Functions"`
+
 	// Source names where the rules came from (a path, or "built-in"), for
 	// messages.
 	Source string `yaml:"-"`

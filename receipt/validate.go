@@ -2,24 +2,26 @@ package receipt
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
+	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
 
 // SES quotas and name rules (SES API reference; SES developer guide, quotas).
 const (
-	MaxRules           = 200
-	MaxActionsPerRule  = 10
-	MaxRecipientsRule  = 100
-	MaxFilters         = 100
-	maxNameLen         = 64
-	maxHeaderNameLen   = 50
-	maxHeaderValueLen  = 2048
-	minIAMRoleARNLen   = 20
-	maxIAMRoleARNLen   = 2048
-	supportedNotYetFmt = "action %s is not supported yet"
+	MaxRules          = 200
+	MaxActionsPerRule = 10
+	MaxRecipientsRule = 100
+	MaxFilters        = 100
+	maxNameLen        = 64
+	maxHeaderNameLen  = 50
+	maxHeaderValueLen = 2048
+	minIAMRoleARNLen  = 20
+	maxIAMRoleARNLen  = 2048
 )
 
 var (
@@ -128,6 +130,14 @@ func (rs *RuleSet) validate() []Problem {
 			v.addf(p+".IpFilter.Cidr", "%v", err)
 		}
 	}
+	for _, arn := range slices.Sorted(maps.Keys(rs.Topics)) {
+		v.arn("Topics."+arn, arn, snsTopicARNRE, "an SNS topic ARN")
+		v.url("Topics."+arn, rs.Topics[arn])
+	}
+	for _, arn := range slices.Sorted(maps.Keys(rs.Functions)) {
+		v.arn("Functions."+arn, arn, lambdaARNRE, "a Lambda function ARN")
+		v.url("Functions."+arn, rs.Functions[arn])
+	}
 	if len(rs.Rules) > MaxRules {
 		v.addf("Rules", "has %d rules; SES allows at most %d per rule set", len(rs.Rules), MaxRules)
 	}
@@ -199,6 +209,13 @@ func (v *validator) arn(field, value string, re *regexp.Regexp, what string) {
 	}
 }
 
+func (v *validator) url(field, value string) {
+	u, err := url.Parse(value)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		v.addf(field, "%q is not an http or https URL", value)
+	}
+}
+
 func (v *validator) action(rs *RuleSet, p string, a *Action) {
 	switch n := a.members(); {
 	case n == 0:
@@ -232,8 +249,69 @@ func (v *validator) action(rs *RuleSet, p string, a *Action) {
 			v.addf(p+".Scope", "must be RuleSet, got %q", s.Scope)
 		}
 		v.arn(p+".TopicArn", s.TopicArn, snsTopicARNRE, "an SNS topic ARN")
-	default:
-		v.addf(p, supportedNotYetFmt, a.Type())
+	case a.SNSAction != nil:
+		s := a.SNSAction
+		if v.required(p+".TopicArn", s.TopicArn) {
+			v.arn(p+".TopicArn", s.TopicArn, snsTopicARNRE, "an SNS topic ARN")
+		}
+		switch s.Encoding {
+		case EncodingUTF8, EncodingBase64:
+		default:
+			v.addf(p+".Encoding", "must be UTF-8 or Base64, got %q", s.Encoding)
+		}
+	case a.LambdaAction != nil:
+		s := a.LambdaAction
+		if v.required(p+".FunctionArn", s.FunctionArn) {
+			v.arn(p+".FunctionArn", s.FunctionArn, lambdaARNRE, "a Lambda function ARN")
+		}
+		switch s.InvocationType {
+		case InvocationEvent, InvocationRequestResponse:
+		default:
+			v.addf(p+".InvocationType", "must be Event or RequestResponse, got %q", s.InvocationType)
+		}
+		v.arn(p+".TopicArn", s.TopicArn, snsTopicARNRE, "an SNS topic ARN")
+	case a.BounceAction != nil:
+		s := a.BounceAction
+		if v.required(p+".SmtpReplyCode", s.SmtpReplyCode) && !smtpCodeRE.MatchString(s.SmtpReplyCode) {
+			v.addf(p+".SmtpReplyCode", "must be a 4xx or 5xx SMTP reply code, got %q", s.SmtpReplyCode)
+		}
+		if s.StatusCode != "" && !statusCodeRE.MatchString(s.StatusCode) {
+			v.addf(p+".StatusCode", "must be an enhanced status code like 5.1.1, got %q", s.StatusCode)
+		}
+		if s.StatusCode != "" && s.SmtpReplyCode != "" && s.StatusCode[0] != s.SmtpReplyCode[0] {
+			v.addf(p+".StatusCode", "class %c does not match SmtpReplyCode %s", s.StatusCode[0], s.SmtpReplyCode)
+		}
+		v.required(p+".Message", s.Message)
+		if v.required(p+".Sender", s.Sender) && (!strings.Contains(s.Sender, "@") || checkRecipient(s.Sender) != nil) {
+			v.addf(p+".Sender", "%q is not an email address", s.Sender)
+		}
+		v.arn(p+".TopicArn", s.TopicArn, snsTopicARNRE, "an SNS topic ARN")
+	case a.AddHeaderAction != nil:
+		s := a.AddHeaderAction
+		if v.required(p+".HeaderName", s.HeaderName) && !headerNameRE.MatchString(s.HeaderName) {
+			v.addf(p+".HeaderName", "%q must be 1 to %d letters, digits and hyphens", s.HeaderName, maxHeaderNameLen)
+		}
+		if len(s.HeaderValue) >= maxHeaderValueLen {
+			v.addf(p+".HeaderValue", "is %d characters; SES allows fewer than %d", len(s.HeaderValue), maxHeaderValueLen)
+		}
+		if strings.ContainsAny(s.HeaderValue, "\r\n") {
+			v.addf(p+".HeaderValue", "must not contain line breaks")
+		}
+		v.required(p+".HeaderValue", s.HeaderValue)
+	case a.WorkmailAction != nil:
+		s := a.WorkmailAction
+		if v.required(p+".OrganizationArn", s.OrganizationArn) {
+			v.arn(p+".OrganizationArn", s.OrganizationArn, anyARNRE, "an ARN")
+		}
+		v.arn(p+".TopicArn", s.TopicArn, snsTopicARNRE, "an SNS topic ARN")
+	case a.ConnectAction != nil:
+		s := a.ConnectAction
+		if v.required(p+".InstanceARN", s.InstanceARN) {
+			v.arn(p+".InstanceARN", s.InstanceARN, anyARNRE, "an ARN")
+		}
+		if v.required(p+".IAMRoleARN", s.IAMRoleARN) {
+			v.arn(p+".IAMRoleARN", s.IAMRoleARN, iamRoleARNRE, "an IAM role ARN")
+		}
 	}
 }
 

@@ -3,31 +3,56 @@ package smtpd
 import (
 	"bytes"
 	"crypto/rand"
+	"log/slog"
 	"net"
+	"time"
 )
+
+// listener wraps the server's listener to do what go-smtp has no hook for:
+// refuse clients that an IP address filter blocks before the greeting, and
+// greet in SES's words.
+type listener struct {
+	net.Listener
+	srv *Server
+}
+
+func (l *listener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+			addr := ta.AddrPort().Addr().Unmap()
+			if err := l.srv.recv.AcceptsConnection(l.srv.baseCtx, addr); err != nil {
+				rep := reply(err)
+				l.srv.log.LogAttrs(l.srv.baseCtx, slog.LevelInfo, "connection refused",
+					slog.String("remote", addr.String()), slog.Int("code", code(rep)), slog.Any("err", err))
+				go refuse(c, replyLine(rep))
+				continue
+			}
+		}
+		host := l.srv.smtp.Domain
+		return &bannerConn{
+			Conn: c,
+			want: []byte("220 " + host + " ESMTP Service Ready\r\n"),
+			host: host,
+		}, nil
+	}
+}
+
+// refuse greets a blocked client with its refusal and hangs up, as an MTA
+// rejecting at connect time does.
+func refuse(c net.Conn, line string) {
+	defer c.Close()
+	c.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	c.Write([]byte(line))
+}
 
 // go-smtp greets with "220 <domain> ESMTP Service Ready" and offers no way to
 // change the words. SES greets with "220 <host> ESMTP Amazon SES <token>",
 // and people check that line by eye and in scripts, so the first write on
 // each connection is swapped when it is exactly go-smtp's greeting.
-
-type bannerListener struct {
-	net.Listener
-	hostname string
-}
-
-func (l *bannerListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	return &bannerConn{
-		Conn: c,
-		want: []byte("220 " + l.hostname + " ESMTP Service Ready\r\n"),
-		host: l.hostname,
-	}, nil
-}
-
 type bannerConn struct {
 	net.Conn
 	want []byte

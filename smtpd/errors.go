@@ -2,6 +2,7 @@ package smtpd
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/emersion/go-smtp"
 
@@ -15,6 +16,10 @@ var (
 	replyRejected   = &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 6, 0}, Message: "Message rejected"}
 	replyTryLater   = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Temporary failure, please try again later"}
 	replyLongLine   = &smtp.SMTPError{Code: 500, EnhancedCode: smtp.EnhancedCode{5, 6, 0}, Message: "Line too long"}
+	// SES's words for these two are not on record; the codes are RFC 3207's
+	// and RFC 3463's.
+	replyTLSRequired = &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "Must issue a STARTTLS command first"}
+	replyBlocked     = &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "Access denied"}
 )
 
 // reply converts err into what go-smtp writes to the client. It returns a
@@ -32,6 +37,10 @@ func reply(err error) error {
 		return replyLongLine
 	case errors.Is(err, receipt.ErrNoMatchingRule):
 		return replyNoSuchUser
+	case errors.Is(err, receipt.ErrTLSRequired):
+		return replyTLSRequired
+	case errors.Is(err, receipt.ErrBlocked):
+		return replyBlocked
 	case errors.Is(err, receipt.ErrRejected):
 		return replyRejected
 	default: // timeouts, S3 and KMS outages, bugs: the sender should retry
@@ -44,6 +53,25 @@ func reply(err error) error {
 // test can find the object from the SMTP transcript alone.
 func replyStored(messageID string) error {
 	return &smtp.SMTPError{Code: 250, EnhancedCode: smtp.EnhancedCode{2, 0, 0}, Message: "Ok " + messageID}
+}
+
+// replyLine formats a reply as go-smtp would write it, for the few replies
+// written outside go-smtp.
+func replyLine(err error) string {
+	se := err.(*smtp.SMTPError)
+	return fmt.Sprintf("%d %d.%d.%d %s\r\n", se.Code, se.EnhancedCode[0], se.EnhancedCode[1], se.EnhancedCode[2], se.Message)
+}
+
+// replyText is a reply's text after the code, for the record.
+func replyText(err error) string {
+	var se *smtp.SMTPError
+	if !errors.As(err, &se) {
+		return ""
+	}
+	if se.EnhancedCode == smtp.EnhancedCodeNotSet || se.EnhancedCode == smtp.NoEnhancedCode {
+		return se.Message
+	}
+	return fmt.Sprintf("%d.%d.%d %s", se.EnhancedCode[0], se.EnhancedCode[1], se.EnhancedCode[2], se.Message)
 }
 
 // code returns the SMTP reply code that reply(err) produces, for logs.

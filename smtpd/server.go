@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"time"
 
 	"github.com/emersion/go-smtp"
@@ -15,10 +16,16 @@ import (
 
 // Receiver is what the SMTP server hands messages to.
 type Receiver interface {
-	// AcceptsRecipient returns nil when mail for rcpt can be received.
-	AcceptsRecipient(ctx context.Context, rcpt string) error
+	// AcceptsConnection returns nil when the client may talk to us at all.
+	AcceptsConnection(ctx context.Context, addr netip.Addr) error
+	// AcceptsRecipient returns nil when mail for rcpt can be received from
+	// this client.
+	AcceptsRecipient(ctx context.Context, rcpt string, client receipt.Client) error
 	// Deliver processes a complete message and returns once it is stored.
 	Deliver(ctx context.Context, msg *receipt.Message) (*receipt.Result, error)
+	// Replied is called once the client has the reply to a message that
+	// reached Deliver.
+	Replied(ctx context.Context, res *receipt.Result, code int, text string)
 }
 
 // Defaults for the zero values of Server's fields.
@@ -68,7 +75,7 @@ func NewServer(ctx context.Context, recv Receiver, log *slog.Logger) *Server {
 // Serve accepts connections on ln until Close or Shutdown.
 func (s *Server) Serve(ln net.Listener) error {
 	s.init()
-	return s.smtp.Serve(&bannerListener{Listener: ln, hostname: s.smtp.Domain})
+	return s.smtp.Serve(&listener{Listener: ln, srv: s})
 }
 
 func (s *Server) init() {

@@ -3,30 +3,62 @@ package smtpd
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"net"
+	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-smtp"
 
 	"github.com/sesinbound/sesinbound/receipt"
 )
 
-// stubReceiver accepts recipients at example.com and records deliveries.
+// stubReceiver accepts recipients at example.com (and, over TLS only, at
+// secure.example.com) and records deliveries and replies.
 type stubReceiver struct {
 	mu        sync.Mutex
 	delivered []*receipt.Message
+	replies   []string
 	err       error // returned by Deliver
+	blocked   netip.Addr
 }
 
-func (r *stubReceiver) AcceptsRecipient(_ context.Context, rcpt string) error {
-	if strings.HasSuffix(rcpt, "@example.com") {
+func (r *stubReceiver) AcceptsConnection(_ context.Context, addr netip.Addr) error {
+	if addr == r.blocked {
+		return receipt.ErrBlocked
+	}
+	return nil
+}
+
+func (r *stubReceiver) AcceptsRecipient(_ context.Context, rcpt string, c receipt.Client) error {
+	switch {
+	case strings.HasSuffix(rcpt, "@example.com"):
+		return nil
+	case strings.HasSuffix(rcpt, "@secure.example.com") && !c.TLS:
+		return receipt.ErrTLSRequired
+	case strings.HasSuffix(rcpt, "@secure.example.com"):
 		return nil
 	}
 	return receipt.ErrNoMatchingRule
+}
+
+func (r *stubReceiver) Replied(_ context.Context, res *receipt.Result, code int, text string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.replies = append(r.replies, fmt.Sprintf("%s %d %s", res.MessageID, code, text))
+}
+
+func (r *stubReceiver) repliesSeen() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.replies)
 }
 
 func (r *stubReceiver) Deliver(_ context.Context, m *receipt.Message) (*receipt.Result, error) {
@@ -123,6 +155,12 @@ func TestSession(t *testing.T) {
 	if len(recv.delivered) != 1 {
 		t.Fatalf("delivered %d messages", len(recv.delivered))
 	}
+	if err := c.Quit(); err != nil {
+		t.Fatal(err)
+	}
+	if got := recv.repliesSeen(); len(got) != 1 || got[0] != "0123456789abcdefghijklmnopqrstuv01234501 250 2.0.0 Ok 0123456789abcdefghijklmnopqrstuv01234501" {
+		t.Fatalf("Replied calls = %q", got)
+	}
 	m := recv.delivered[0]
 	if string(m.Data) != msg || m.From != "sender@example.org" || len(m.To) != 1 || m.To[0] != "inbox@example.com" ||
 		m.Client.Helo != "client.example.org" || m.Client.Addr.String() != "127.0.0.1" || m.Client.TLS {
@@ -171,4 +209,51 @@ func TestLineTooLong(t *testing.T) {
 	if len(recv.delivered) != 0 {
 		t.Fatalf("a message with an over-long line was delivered")
 	}
+}
+
+func TestBlockedClientRefusedAtConnect(t *testing.T) {
+	recv := &stubReceiver{blocked: netip.MustParseAddr("127.0.0.1")}
+	addr := startServer(t, recv, nil)
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	line, err := bufio.NewReader(conn).ReadString('\n')
+	if err != nil || line != "554 5.7.1 Access denied\r\n" {
+		t.Fatalf("greeting to a blocked client = %q, %v", line, err)
+	}
+}
+
+func TestTLSRequired(t *testing.T) {
+	recv := &stubReceiver{}
+	addr := startServer(t, recv, func(s *Server) { s.TLSConfig = testTLSConfig(t) })
+	c := dial(t, addr)
+	if err := c.Mail("a@example.org", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Rcpt("x@secure.example.com", nil); smtpCode(err) != 530 {
+		t.Fatalf("RCPT without TLS = %v, want 530", err)
+	}
+	c2, err := smtp.DialStartTLS(addr, &tls.Config{InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	if err := c2.SendMail("a@example.org", []string{"x@secure.example.com"}, strings.NewReader("Subject: x\r\n\r\nx\r\n")); err != nil {
+		t.Fatalf("SendMail over TLS: %v", err)
+	}
+	if !recv.delivered[0].Client.TLS {
+		t.Fatalf("the delivered message does not say it came over TLS")
+	}
+}
+
+func testTLSConfig(t *testing.T) *tls.Config {
+	t.Helper()
+	cfg, err := TLSConfig("", "", t.TempDir(), "inbound-smtp.us-east-1.amazonaws.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
 }

@@ -20,6 +20,17 @@ type session struct {
 	from   string
 	to     []string
 	size   int64 // the SIZE the client declared, if any
+
+	// replied is the last message delivered and its reply, reported to the
+	// Receiver once go-smtp has written the reply (it resets the session
+	// right after).
+	replied *pendingReply
+}
+
+type pendingReply struct {
+	res  *receipt.Result
+	code int
+	text string
 }
 
 func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
@@ -32,9 +43,21 @@ func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
 
 func (s *session) Reset() {
 	s.from, s.to, s.size = "", nil, 0
+	if p := s.replied; p != nil {
+		s.replied = nil
+		s.srv.recv.Replied(s.srv.baseCtx, p.res, p.code, p.text)
+	}
 }
 
-func (s *session) Logout() error { return nil }
+func (s *session) Logout() error {
+	s.Reset()
+	return nil
+}
+
+func (s *session) client() receipt.Client {
+	_, tls := s.conn.TLSConnectionState()
+	return receipt.Client{Addr: s.remote, Helo: s.conn.Hostname(), TLS: tls}
+}
 
 func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	s.Reset()
@@ -49,7 +72,7 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 }
 
 func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
-	err := s.srv.recv.AcceptsRecipient(s.srv.baseCtx, to)
+	err := s.srv.recv.AcceptsRecipient(s.srv.baseCtx, to, s.client())
 	if err != nil {
 		s.srv.log.LogAttrs(s.srv.baseCtx, slog.LevelInfo, "recipient refused",
 			slog.String("rcpt", to), slog.String("remote", s.remote.String()), slog.Int("code", code(reply(err))))
@@ -64,17 +87,7 @@ func (s *session) Data(r io.Reader) error {
 	if err != nil {
 		return reply(err)
 	}
-	_, tls := s.conn.TLSConnectionState()
-	msg := &receipt.Message{
-		From: s.from,
-		To:   s.to,
-		Data: data,
-		Client: receipt.Client{
-			Addr: s.remote,
-			Helo: s.conn.Hostname(),
-			TLS:  tls,
-		},
-	}
+	msg := &receipt.Message{From: s.from, To: s.to, Data: data, Client: s.client()}
 	ctx, cancel := context.WithTimeout(s.srv.baseCtx, orDefault(s.srv.DeliverTimeout, DefaultDeliverTimeout))
 	defer cancel()
 	res, err := s.srv.recv.Deliver(ctx, msg)
@@ -86,14 +99,18 @@ func (s *session) Data(r io.Reader) error {
 		slog.String("msg_id", id), slog.String("from", s.from), slog.Any("rcpt", s.to),
 		slog.String("remote", s.remote.String()), slog.Int("size", len(data)),
 	}
+	rep := replyStored(id)
 	if err != nil {
-		rep := reply(err)
+		rep = reply(err)
 		s.srv.log.LogAttrs(ctx, slog.LevelWarn, "message not accepted",
 			append(attrs, slog.Int("code", code(rep)), slog.Any("err", err))...)
-		return rep
+	} else {
+		s.srv.log.LogAttrs(ctx, slog.LevelInfo, "message accepted", append(attrs, slog.Int("code", 250))...)
 	}
-	s.srv.log.LogAttrs(ctx, slog.LevelInfo, "message accepted", append(attrs, slog.Int("code", 250))...)
-	return replyStored(id)
+	if res != nil {
+		s.replied = &pendingReply{res: res, code: code(rep), text: replyText(rep)}
+	}
+	return rep
 }
 
 // readMessage reads a whole DATA section. go-smtp's reader enforces the size

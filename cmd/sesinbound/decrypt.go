@@ -30,7 +30,14 @@ func decrypt(ctx context.Context, args []string, getenv func(string) string, std
 	fs := flag.NewFlagSet("sesinbound decrypt", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, usage) }
-	awsAddr := fs.String("aws-addr", "", "")
+	awsAddr := fs.String("aws-addr", orString(getenv("SESINBOUND_AWS_ADDR"), DefaultConfig().AWSAddr), "")
+	s3Endpoint := fs.String("s3-endpoint", getenv("SESINBOUND_S3_ENDPOINT"), "")
+	kmsEndpoint := fs.String("kms-endpoint", getenv("SESINBOUND_KMS_ENDPOINT"), "")
+	pathStyle := true
+	if err := envBool(&pathStyle, "SESINBOUND_S3_PATH_STYLE", getenv); err != nil {
+		return err
+	}
+	fs.BoolVar(&pathStyle, "s3-path-style", pathStyle, "")
 	var outPath string
 	fs.StringVar(&outPath, "output", "", "")
 	fs.StringVar(&outPath, "o", "", "")
@@ -45,18 +52,20 @@ func decrypt(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 
-	ep := backend.Endpoints{PathStyle: true}
-	switch addr := *awsAddr; {
-	case addr != "":
-		ep.S3, ep.KMS = endpointURL(addr), endpointURL(addr)
-	case anyEnv(getenv, backend.EndpointEnv...):
-		// The standard variables choose the endpoints, as they do for serve.
-	default:
-		addr = getenv("SESINBOUND_AWS_ADDR")
-		if addr == "" {
-			addr = DefaultConfig().AWSAddr
+	// Each service is where serve would find it: its own endpoint if one is
+	// configured, otherwise sesinbound's embedded endpoint at --aws-addr.
+	ep := backend.Endpoints{PathStyle: pathStyle}
+	for _, svc := range []struct {
+		flag, name string
+		dst        *string
+	}{{*s3Endpoint, "S3", &ep.S3}, {*kmsEndpoint, "KMS", &ep.KMS}} {
+		switch u := endpoint(svc.flag, svc.name, getenv); u {
+		case "":
+			*svc.dst = endpointURL(*awsAddr)
+		case endpointAWS:
+		default:
+			*svc.dst = u
 		}
-		ep.S3, ep.KMS = endpointURL(addr), endpointURL(addr)
 	}
 	clients, err := backend.NewClients(ctx, receipt.DefaultRegion, ep)
 	if err != nil {
@@ -138,13 +147,11 @@ func endpointURL(addr string) string {
 	return "http://" + addr
 }
 
-func anyEnv(getenv func(string) string, names ...string) bool {
-	for _, n := range names {
-		if getenv(n) != "" {
-			return true
-		}
+func orString(v, def string) string {
+	if v == "" {
+		return def
 	}
-	return false
+	return v
 }
 
 func describeS3Error(where string, err error) error {

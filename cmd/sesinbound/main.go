@@ -58,6 +58,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	switch cmd {
 	case "serve":
 		return serve(ctx, args, getenv, stderr)
+	case "doctor":
+		return doctor(ctx, args, getenv, stdout, stderr)
 	case "decrypt":
 		return decrypt(ctx, args, getenv, stdout, stderr)
 	case "version":
@@ -75,29 +77,51 @@ the SES KMS envelope, and S3 out.
 
 Usage:
   sesinbound [serve] [flags]           run the emulator (the default command)
+  sesinbound doctor [flags]            check the rules and the backends, print a table,
+                                       and exit non-zero on a fatal problem
   sesinbound decrypt [flags] s3://BUCKET/KEY
                                        print a stored message, decrypted with the
                                        official S3 Encryption Client
   sesinbound version                   print the version
 
-Flags of serve (each also read from the environment variable shown):
-  --config PATH        SESINBOUND_CONFIG     rules file, YAML or JSON (default: built-in
-                                             catch-all rule "store-all" to bucket ses-inbound)
-  --smtp-addr ADDR     SESINBOUND_SMTP_ADDR  SMTP listener (default 127.0.0.1:2525)
-  --aws-addr ADDR      SESINBOUND_AWS_ADDR   embedded S3 + KMS endpoint and /_sesinbound/
-                                             paths (default 127.0.0.1:4566)
-  --data-dir DIR       SESINBOUND_DATA_DIR   persist the embedded S3 and KMS here
-                                             (default: memory only)
-  --log-level LEVEL    SESINBOUND_LOG_LEVEL  debug, info, warn or error (default info)
-  --log-format FORMAT  SESINBOUND_LOG_FORMAT text or json (default text)
-  --version                                  print the version and exit
+Flags of serve and doctor (each also read from the environment variable shown):
+  --config PATH        SESINBOUND_CONFIG        rules file, YAML or JSON (default: built-in
+                                                catch-all rule "store-all" to bucket ses-inbound)
+  --smtp-addr ADDR     SESINBOUND_SMTP_ADDR     SMTP listener (default 127.0.0.1:2525)
+  --aws-addr ADDR      SESINBOUND_AWS_ADDR      embedded S3 + KMS endpoint and /_sesinbound/
+                                                paths (default 127.0.0.1:4566)
+  --data-dir DIR       SESINBOUND_DATA_DIR      persist the embedded S3 and KMS, the TLS and
+                                                SNS-signing keys here (default: memory only)
+  --s3-endpoint URL    SESINBOUND_S3_ENDPOINT   use this S3 instead of the embedded one; "aws"
+                                                for AWS itself, "embedded" to force the fake.
+                                                Default: AWS_ENDPOINT_URL_S3, else
+                                                AWS_ENDPOINT_URL, else embedded
+  --kms-endpoint URL   SESINBOUND_KMS_ENDPOINT  the same for KMS (AWS_ENDPOINT_URL_KMS)
+  --s3-path-style      SESINBOUND_S3_PATH_STYLE path-style addressing for an external S3
+                                                (default true; --s3-path-style=false for
+                                                virtual-hosted style)
+  --no-create          SESINBOUND_NO_CREATE     fail at startup, naming them, if buckets or
+                                                keys the rules name are missing, instead of
+                                                creating them
+  --relay-addr ADDR    SESINBOUND_RELAY_ADDR    SMTP relay for BounceAction DSNs (e.g. Mailpit);
+                                                default: record them only
+  --tls-cert FILE      SESINBOUND_TLS_CERT      STARTTLS certificate and key (default: a
+  --tls-key FILE       SESINBOUND_TLS_KEY       self-signed one, kept in --data-dir)
+  --log-level LEVEL    SESINBOUND_LOG_LEVEL     debug, info, warn or error (default info)
+  --log-format FORMAT  SESINBOUND_LOG_FORMAT    text or json (default text)
+  --version                                     print the version and exit
+
+Credentials, region and profiles come from the standard AWS configuration
+(AWS_ACCESS_KEY_ID, AWS_PROFILE, AWS_REGION, ...); with a local endpoint and
+no credentials, placeholders are used. Notifications go to SNS and Lambda at
+AWS_ENDPOINT_URL_SNS and AWS_ENDPOINT_URL_LAMBDA when set.
 
 Flags of decrypt:
-  --aws-addr ADDR      SESINBOUND_AWS_ADDR   the endpoint to read from (default
-                                             127.0.0.1:4566); AWS_ENDPOINT_URL,
-                                             AWS_ENDPOINT_URL_S3 and AWS_ENDPOINT_URL_KMS
-                                             are used instead when set and --aws-addr is not
-  -o, --output FILE                          write the message to FILE instead of stdout
+  --aws-addr ADDR      SESINBOUND_AWS_ADDR      sesinbound's endpoint (default 127.0.0.1:4566),
+                                                for each service without an endpoint of its own
+  --s3-endpoint, --kms-endpoint, --s3-path-style  as for serve
+  -o, --output FILE                             write the message to FILE instead of stdout
 
-The health check is GET http://<aws-addr>/_sesinbound/health.
+The health check is GET http://<aws-addr>/_sesinbound/health; what happened to
+each message is at GET http://<aws-addr>/_sesinbound/messages.
 `

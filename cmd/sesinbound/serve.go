@@ -10,14 +10,20 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+
 	"github.com/sesinbound/sesinbound/backend"
 	"github.com/sesinbound/sesinbound/encrypt"
+	"github.com/sesinbound/sesinbound/events"
 	"github.com/sesinbound/sesinbound/fakes"
+	"github.com/sesinbound/sesinbound/journal"
 	"github.com/sesinbound/sesinbound/receipt"
 	"github.com/sesinbound/sesinbound/smtpd"
 )
@@ -30,6 +36,25 @@ type Config struct {
 	DataDir    string
 	LogLevel   string
 	LogFormat  string
+
+	// S3Endpoint and KMSEndpoint choose each backend: "" leaves it to
+	// AWS_ENDPOINT_URL_<SERVICE> and AWS_ENDPOINT_URL (embedded when they
+	// are unset), "embedded" forces the fake, "aws" means real AWS, and
+	// anything else is an endpoint URL.
+	S3Endpoint  string
+	KMSEndpoint string
+	// PathStyle addresses an external S3 path-style (/bucket/key), as local
+	// servers need.
+	PathStyle bool
+	// NoCreate makes startup fail, naming them, when buckets or keys the
+	// rules name are missing, instead of creating them.
+	NoCreate bool
+	// RelayAddr is the SMTP relay that BounceAction DSNs go through; ""
+	// records them only.
+	RelayAddr string
+	// TLSCert and TLSKey are the STARTTLS certificate; without them a
+	// self-signed one is made (and kept in DataDir).
+	TLSCert, TLSKey string
 }
 
 // DefaultConfig returns the settings used when nothing is given.
@@ -39,6 +64,7 @@ func DefaultConfig() Config {
 		AWSAddr:   "127.0.0.1:4566",
 		LogLevel:  "info",
 		LogFormat: "text",
+		PathStyle: true,
 	}
 }
 
@@ -57,6 +83,17 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	env(&c.DataDir, "SESINBOUND_DATA_DIR")
 	env(&c.LogLevel, "SESINBOUND_LOG_LEVEL")
 	env(&c.LogFormat, "SESINBOUND_LOG_FORMAT")
+	env(&c.S3Endpoint, "SESINBOUND_S3_ENDPOINT")
+	env(&c.KMSEndpoint, "SESINBOUND_KMS_ENDPOINT")
+	env(&c.RelayAddr, "SESINBOUND_RELAY_ADDR")
+	env(&c.TLSCert, "SESINBOUND_TLS_CERT")
+	env(&c.TLSKey, "SESINBOUND_TLS_KEY")
+	if err := envBool(&c.PathStyle, "SESINBOUND_S3_PATH_STYLE", getenv); err != nil {
+		return c, false, err
+	}
+	if err := envBool(&c.NoCreate, "SESINBOUND_NO_CREATE", getenv); err != nil {
+		return c, false, err
+	}
 
 	fs := flag.NewFlagSet("sesinbound", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -67,6 +104,13 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "")
+	fs.StringVar(&c.S3Endpoint, "s3-endpoint", c.S3Endpoint, "")
+	fs.StringVar(&c.KMSEndpoint, "kms-endpoint", c.KMSEndpoint, "")
+	fs.BoolVar(&c.PathStyle, "s3-path-style", c.PathStyle, "")
+	fs.BoolVar(&c.NoCreate, "no-create", c.NoCreate, "")
+	fs.StringVar(&c.RelayAddr, "relay-addr", c.RelayAddr, "")
+	fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, "")
+	fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "")
 	showVersion := fs.Bool("version", false, "")
 	if err := fs.Parse(args); err != nil {
 		return c, false, err
@@ -75,6 +119,19 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 		return c, false, fmt.Errorf("unexpected argument %q; run sesinbound --help", fs.Arg(0))
 	}
 	return c, *showVersion, nil
+}
+
+func envBool(dst *bool, name string, getenv func(string) string) error {
+	v := getenv(name)
+	if v == "" {
+		return nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return fmt.Errorf("%s=%q: want true or false", name, v)
+	}
+	*dst = b
+	return nil
 }
 
 func newLogger(c Config, w io.Writer) (*slog.Logger, error) {
@@ -113,28 +170,38 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		}
 	}
 
-	s3Opts := []fakes.S3Option{}
-	kmsOpts := []fakes.KMSOption{fakes.WithKMSAccount(rules.Region, rules.AccountID)}
-	if c.DataDir != "" {
-		s3Opts = append(s3Opts, fakes.WithS3DataDir(filepath.Join(c.DataDir, "s3")))
-		kmsOpts = append(kmsOpts, fakes.WithKMSDataDir(filepath.Join(c.DataDir, "kms")))
-	}
-	s3, err := fakes.NewS3(s3Opts...)
+	be, err := openBackends(ctx, c, rules, getenv)
 	if err != nil {
-		return fmt.Errorf("embedded s3: %w", err)
+		return err
 	}
-	defer s3.Close()
-	kms, err := fakes.NewKMS(kmsOpts...)
-	if err != nil {
-		return fmt.Errorf("embedded kms: %w", err)
-	}
-	defer kms.Close()
+	defer be.close()
 
-	if _, err := backend.Bootstrap(ctx, s3, kms, rules, true); err != nil {
-		return fmt.Errorf("bootstrap: %w", err)
+	// An unreachable backend is a clear error at startup, not a hang.
+	startCtx, cancel := context.WithTimeout(ctx, startupTimeout)
+	defer cancel()
+	created, err := backend.Bootstrap(startCtx, be.s3, be.kms, rules, !c.NoCreate)
+	if err != nil {
+		if errors.Is(err, backend.ErrMissing) {
+			return fmt.Errorf("%w (--no-create is set; create them, or drop the flag to let sesinbound create them)", err)
+		}
+		return err
 	}
-	proc := receipt.NewProcessor(rules, &encrypt.Sealer{KMS: kms}, s3)
-	proc.Log = log
+	for _, r := range created {
+		log.Info("created "+r, slog.String("s3", be.s3Name), slog.String("kms", be.kmsName))
+	}
+	for _, f := range be.checks(startCtx, rules) {
+		switch f.Severity {
+		case backend.Warn:
+			log.Warn(f.Detail, slog.String("check", f.Check))
+		case backend.Fail:
+			log.Error(f.Detail, slog.String("check", f.Check))
+		}
+	}
+	hostname := receipt.Hostname(rules.Region)
+	tlsConfig, err := smtpd.TLSConfig(c.TLSCert, c.TLSKey, c.DataDir, hostname)
+	if err != nil {
+		return err
+	}
 
 	// Listen on both ports before serving either, so that a port in use is an
 	// error at startup, not a log line later.
@@ -151,21 +218,39 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	warnIfExposed(log, "smtp", smtpLn.Addr())
 	warnIfExposed(log, "aws", awsLn.Addr())
 
+	signer := &events.Signer{BaseURL: "http://" + awsLn.Addr().String(), Dir: c.DataDir}
+	router, err := newRouter(ctx, rules, signer, getenv)
+	if err != nil {
+		return err
+	}
+	jrnl := journal.New(0)
+	proc := receipt.NewProcessor(rules, &encrypt.Sealer{KMS: be.kms}, be.s3)
+	proc.Log, proc.Events, proc.Journal = log, router, jrnl
+	if c.RelayAddr != "" {
+		proc.Bouncer = &events.Relay{Addr: c.RelayAddr, Helo: hostname}
+	}
+
 	var ready atomic.Bool
+	control := http.NewServeMux()
+	control.Handle("/_sesinbound/health", healthHandler(&ready))
+	control.Handle("/_sesinbound/messages", jrnl.Handler())
+	control.Handle("/_sesinbound/messages/", jrnl.Handler())
+	control.Handle("/_sesinbound/sns/", signer.Handler())
 	httpSrv := &http.Server{
-		Handler:           awsHandler(fakes.Handler(s3, kms), controlHandler(&ready)),
+		Handler:           awsHandler(fakes.Handler(be.fakeS3, be.fakeKMS), control),
 		ReadHeaderTimeout: 30 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	smtpSrv := smtpd.NewServer(ctx, proc, log)
-	smtpSrv.Hostname = receipt.Hostname(rules.Region)
+	smtpSrv.Hostname = hostname
+	smtpSrv.TLSConfig = tlsConfig
 
 	errc := make(chan error, 2)
 	go func() { errc <- serveHTTP(httpSrv, awsLn) }()
 	go func() { errc <- smtpSrv.Serve(smtpLn) }()
 
-	if err := proc.WriteSetupNotifications(ctx); err != nil {
-		return fmt.Errorf("setup notifications: %w", err)
+	if err := proc.WriteSetupNotifications(startCtx); err != nil {
+		return fmt.Errorf("setup notifications: %s", backend.Explain(err))
 	}
 	ready.Store(true)
 	dataDir := c.DataDir
@@ -175,7 +260,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	log.Info("sesinbound ready",
 		slog.String("smtp", smtpLn.Addr().String()),
 		slog.String("aws", "http://"+awsLn.Addr().String()),
-		slog.String("s3", "embedded"), slog.String("kms", "embedded"),
+		slog.String("s3", be.s3Name), slog.String("kms", be.kmsName),
 		slog.String("data", dataDir),
 		slog.String("rules", describeRules(rules)),
 		slog.String("version", version))
@@ -199,6 +284,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	return errors.Join(smtpErr, httpErr)
 }
 
+// startupTimeout bounds bootstrap and the self-check against backends.
+const startupTimeout = 30 * time.Second
+
 func serveHTTP(srv *http.Server, ln net.Listener) error {
 	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 		return err
@@ -218,9 +306,8 @@ func awsHandler(aws, control http.Handler) http.Handler {
 	})
 }
 
-func controlHandler(ready *atomic.Bool) http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /_sesinbound/health", func(w http.ResponseWriter, r *http.Request) {
+func healthHandler(ready *atomic.Bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		if !ready.Load() {
 			w.WriteHeader(http.StatusServiceUnavailable)
@@ -229,7 +316,29 @@ func controlHandler(ready *atomic.Bool) http.Handler {
 		}
 		json.NewEncoder(w).Encode(map[string]string{"status": "ok", "version": version})
 	})
-	return mux
+}
+
+// newRouter routes notifications and invocations: to the URLs the rules
+// map, else to SNS and Lambda when the standard variables name an endpoint
+// for them, else nowhere.
+func newRouter(ctx context.Context, rules *receipt.RuleSet, signer *events.Signer, getenv func(string) string) (*events.Router, error) {
+	r := &events.Router{Topics: rules.Topics, Functions: rules.Functions, Signer: signer}
+	snsURL := endpoint("", "SNS", getenv)
+	lambdaURL := endpoint("", "LAMBDA", getenv)
+	if snsURL == "" && lambdaURL == "" {
+		return r, nil
+	}
+	cfg, err := backend.LoadConfig(ctx, rules.Region, true)
+	if err != nil {
+		return nil, err
+	}
+	if snsURL != "" {
+		r.SNS = sns.NewFromConfig(cfg, func(o *sns.Options) { o.BaseEndpoint = aws.String(snsURL) })
+	}
+	if lambdaURL != "" {
+		r.Lambda = lambda.NewFromConfig(cfg, func(o *lambda.Options) { o.BaseEndpoint = aws.String(lambdaURL) })
+	}
+	return r, nil
 }
 
 func describeRules(rs *receipt.RuleSet) string {
