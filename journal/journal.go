@@ -132,4 +132,3 @@ func writeJSON(w http.ResponseWriter, status int, b []byte) {
 	w.WriteHeader(status)
 	w.Write(b)
 }
-
