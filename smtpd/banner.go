@@ -33,11 +33,14 @@ func (l *listener) Accept() (net.Conn, error) {
 			}
 		}
 		host := l.srv.smtp.Domain
-		return &bannerConn{
+		bc := &bannerConn{
 			Conn: c,
+			srv:  l.srv,
 			want: []byte("220 " + host + " ESMTP Service Ready\r\n"),
 			host: host,
-		}, nil
+		}
+		l.srv.track(bc)
+		return bc, nil
 	}
 }
 
@@ -55,9 +58,15 @@ func refuse(c net.Conn, line string) {
 // each connection is swapped when it is exactly go-smtp's greeting.
 type bannerConn struct {
 	net.Conn
+	srv  *Server
 	want []byte
 	host string
 	done bool // only the first write can be the greeting
+}
+
+func (c *bannerConn) Close() error {
+	c.srv.untrack(c)
+	return c.Conn.Close()
 }
 
 func (c *bannerConn) Write(p []byte) (int, error) {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"sync"
 	"time"
 
 	"github.com/emersion/go-smtp"
@@ -61,6 +62,12 @@ type Server struct {
 	recv    Receiver
 	log     *slog.Logger
 	smtp    *smtp.Server
+
+	mu       sync.Mutex
+	conns    map[net.Conn]struct{} // open connections, to close at shutdown
+	inflight int                   // messages between DATA and their reply
+	drained  chan struct{}         // closed when inflight drops to 0 while draining
+	draining bool
 }
 
 // NewServer returns a server that hands messages to recv. ctx bounds every
@@ -69,7 +76,7 @@ func NewServer(ctx context.Context, recv Receiver, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{baseCtx: ctx, recv: recv, log: log}
+	return &Server{baseCtx: ctx, recv: recv, log: log, conns: map[net.Conn]struct{}{}, drained: make(chan struct{})}
 }
 
 // Serve accepts connections on ln until Close or Shutdown.
@@ -99,11 +106,78 @@ func (s *Server) Close() error {
 	return s.smtp.Close()
 }
 
-// Shutdown stops accepting connections and waits, until ctx ends, for the
-// open ones to finish.
+// Shutdown stops accepting connections, lets messages already in DATA finish
+// and get their reply until ctx ends, then closes every connection. Idle
+// clients are not waited for: they retry, as SMTP clients do.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.init()
-	return s.smtp.Shutdown(ctx)
+	s.mu.Lock()
+	s.draining = true
+	drained := s.drained
+	if s.inflight == 0 {
+		close(drained)
+	}
+	s.mu.Unlock()
+	stopped := make(chan struct{})
+	stopCtx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		s.smtp.Shutdown(stopCtx) // closes the listeners, then waits for connections
+		close(stopped)
+	}()
+	var err error
+	select {
+	case <-drained:
+	case <-ctx.Done():
+		err = fmt.Errorf("smtp shutdown: messages still in progress: %w", ctx.Err())
+	}
+	s.mu.Lock()
+	open := make([]net.Conn, 0, len(s.conns))
+	for c := range s.conns {
+		open = append(open, c)
+	}
+	s.mu.Unlock()
+	for _, c := range open {
+		c.Close() // untracks itself, so not under s.mu
+	}
+	select {
+	case <-stopped:
+	case <-time.After(5 * time.Second):
+	}
+	return err
+}
+
+// track and untrack keep the set of open connections.
+func (s *Server) track(c net.Conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.conns[c] = struct{}{}
+}
+
+func (s *Server) untrack(c net.Conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.conns, c)
+}
+
+// beginMessage and endMessage bracket a message from DATA to its reply.
+func (s *Server) beginMessage() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.inflight++
+}
+
+func (s *Server) endMessage() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.inflight--
+	if s.inflight == 0 && s.draining {
+		select {
+		case <-s.drained:
+		default:
+			close(s.drained)
+		}
+	}
 }
 
 func orDefault[T comparable](v, def T) T {

@@ -257,3 +257,61 @@ func testTLSConfig(t *testing.T) *tls.Config {
 	}
 	return cfg
 }
+
+// Shutdown lets a message in progress finish and get its reply, closes idle
+// connections without waiting for them, and returns promptly.
+func TestShutdown(t *testing.T) {
+	recv := &slowReceiver{stubReceiver: &stubReceiver{}, started: make(chan struct{}), release: make(chan struct{})}
+	srv := NewServer(t.Context(), recv, nil)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	idle := dial(t, ln.Addr().String())
+	if err := idle.Hello("idle"); err != nil {
+		t.Fatal(err)
+	}
+	busy := dial(t, ln.Addr().String())
+	sent := make(chan error, 1)
+	go func() {
+		sent <- busy.SendMail("a@example.org", []string{"b@example.com"}, strings.NewReader("Subject: x\r\n\r\nx\r\n"))
+	}()
+	<-recv.started
+	done := make(chan error, 1)
+	go func() { done <- srv.Shutdown(context.Background()) }()
+	time.Sleep(50 * time.Millisecond)
+	select {
+	case <-done:
+		t.Fatalf("Shutdown returned while a message was in progress")
+	default:
+	}
+	close(recv.release)
+	if err := <-sent; err != nil {
+		t.Fatalf("the in-flight message did not get its 250: %v", err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Shutdown() = %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("Shutdown did not return after the last message")
+	}
+	if err := idle.Noop(); err == nil {
+		t.Fatalf("an idle connection survived shutdown")
+	}
+}
+
+type slowReceiver struct {
+	*stubReceiver
+	started chan struct{}
+	release chan struct{}
+	once    sync.Once
+}
+
+func (r *slowReceiver) Deliver(ctx context.Context, m *receipt.Message) (*receipt.Result, error) {
+	r.once.Do(func() { close(r.started) })
+	<-r.release
+	return r.stubReceiver.Deliver(ctx, m)
+}

@@ -25,6 +25,9 @@ type session struct {
 	// Receiver once go-smtp has written the reply (it resets the session
 	// right after).
 	replied *pendingReply
+	// inMessage is set from DATA until the reply is written, for graceful
+	// shutdown.
+	inMessage bool
 }
 
 type pendingReply struct {
@@ -46,6 +49,10 @@ func (s *session) Reset() {
 	if p := s.replied; p != nil {
 		s.replied = nil
 		s.srv.recv.Replied(s.srv.baseCtx, p.res, p.code, p.text)
+	}
+	if s.inMessage {
+		s.inMessage = false
+		s.srv.endMessage()
 	}
 }
 
@@ -83,6 +90,8 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 }
 
 func (s *session) Data(r io.Reader) error {
+	s.inMessage = true
+	s.srv.beginMessage()
 	data, err := readMessage(r, s.size)
 	if err != nil {
 		return reply(err)

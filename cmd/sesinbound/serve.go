@@ -279,9 +279,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	log.Info("shutting down")
 	shutCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	smtpErr := smtpSrv.Shutdown(shutCtx)
-	httpErr := httpSrv.Shutdown(shutCtx)
-	return errors.Join(smtpErr, httpErr)
+	if err := smtpSrv.Shutdown(shutCtx); err != nil {
+		log.Warn("shutdown deadline passed; closed the remaining connections", slog.Any("err", err))
+	}
+	if err := httpSrv.Shutdown(shutCtx); err != nil {
+		httpSrv.Close()
+	}
+	log.Info("stopped")
+	return nil
 }
 
 // startupTimeout bounds bootstrap and the self-check against backends.
