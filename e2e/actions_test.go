@@ -335,9 +335,9 @@ Rules:
 	inst := start(t, nil, "--config", writeFile(t, "rules.yaml", rules))
 	for _, tt := range []struct {
 		name, rcpt, headers, body string
-		spam, virus, spf, dmarc    string
-		policy                     string
-		stored                     []string
+		spam, virus, spf, dmarc   string
+		policy                    string
+		stored                    []string
 	}{
 		{"defaults, scanning", "a@scan.example.com", "", "hello", "PASS", "PASS", "PASS", "PASS", "",
 			[]string{"X-SES-Spam-Verdict: PASS\r\n", "X-SES-Virus-Verdict: PASS\r\n", "Received-SPF: pass ", " dkim=pass ", " dmarc=pass "}},
