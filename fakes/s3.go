@@ -1,71 +1,75 @@
 package fakes
 
 import (
-	"bytes"
-	"context"
-	"crypto/md5"
-	"encoding/hex"
 	"fmt"
-	"io"
-	"maps"
-	"os"
+	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
 )
 
-// S3 is an in-process Amazon S3 holding buckets and objects in memory, or
-// on disk with WithS3DataDir. Its methods have the signatures of
-// *s3.Client; ServeHTTP speaks the S3 REST API, path-style.
+// S3 is an embedded Amazon S3 holding buckets and objects in memory, or on
+// disk with WithS3DataDir. Its methods have the signatures of *s3.Client,
+// so it stands in for one without an adapter, and ServeHTTP serves the S3
+// REST API. An S3 is safe for concurrent use.
 type S3 struct {
 	cfg s3Config
 
+	// mu guards buckets, every bucket's index and uploads. Bodies are
+	// copied outside it; only the steps that publish, open or remove an
+	// object file hold it, so the index and the disk always agree on which
+	// write won.
 	mu      sync.RWMutex
 	buckets map[string]*s3Bucket
-	uploads map[string]*s3Upload // multipart uploads in progress, by upload id
+	uploads map[string]*s3Upload // multipart uploads in progress, by id
 }
 
 type s3Config struct {
 	dataDir string
 	now     func() time.Time
-	buckets []string
 	region  string
+	buckets []string
 }
 
 // S3Option configures an S3.
 type S3Option func(*s3Config)
 
-// WithS3DataDir keeps buckets and objects under dir; "" keeps them in
-// memory only.
+// WithS3DataDir keeps buckets and objects under dir, where they survive a
+// restart; "" (the default) keeps them in memory only.
 func WithS3DataDir(dir string) S3Option { return func(c *s3Config) { c.dataDir = dir } }
 
-// WithS3Clock sets the clock for creation and modification times.
+// WithS3Clock sets the clock that dates buckets and objects.
 func WithS3Clock(now func() time.Time) S3Option { return func(c *s3Config) { c.now = now } }
 
-// WithBuckets creates buckets at startup (existing ones are kept).
+// WithBuckets names buckets that exist from the start; those already in
+// the data directory are kept as they are.
 func WithBuckets(names ...string) S3Option {
 	return func(c *s3Config) { c.buckets = append(c.buckets, names...) }
 }
 
-// WithS3Region sets the region buckets report (GetBucketLocation).
+// WithS3Region sets the region the S3 is in (us-east-1 by default). It
+// decides what re-creating a bucket you own does: us-east-1 succeeds, for
+// legacy compatibility, and every other region fails with
+// BucketAlreadyOwnedByYou.
 func WithS3Region(region string) S3Option { return func(c *s3Config) { c.region = region } }
 
+// s3Bucket is a bucket and the index of its objects.
 type s3Bucket struct {
 	name    string
 	created time.Time
-	dir     string // "" in memory mode
+	dir     string // where its objects are; "" in memory mode
 	objects map[string]*s3Object
+	keys    []string // the keys of objects, in byte order, for listing
 }
 
-// s3Object is an object's metadata and, in memory mode, its bytes.
-type s3Object struct {
+// s3Meta is what S3 knows about an object besides its bytes. With a data
+// directory it is stored, as JSON, at the head of the object's file.
+type s3Meta struct {
 	Key                string            `json:"key"`
 	Size               int64             `json:"size"`
 	ETag               string            `json:"etag"` // quoted, as on the wire
@@ -75,22 +79,38 @@ type s3Object struct {
 	ContentDisposition string            `json:"contentDisposition,omitempty"`
 	ContentLanguage    string            `json:"contentLanguage,omitempty"`
 	CacheControl       string            `json:"cacheControl,omitempty"`
-	Metadata           map[string]string `json:"metadata,omitempty"`
-
-	data   []byte // memory mode
-	file   string // disk mode: the object file
-	offset int64  // disk mode: where the body starts in file
+	Metadata           map[string]string `json:"metadata,omitempty"` // user metadata, keys lower-case
 }
 
-// maxMetadataBytes is AWS's limit on user-defined metadata: the sum of the
-// UTF-8 lengths of keys and values.
-const maxMetadataBytes = 2048
+// s3Object is a published object. It is never modified: a new write
+// publishes a new s3Object, so readers need no lock once they hold one.
+type s3Object struct {
+	s3Meta
+	data   []byte // the body, in memory mode
+	file   string // the object file, with a data directory
+	offset int64  // where the body starts in file
+}
 
-// maxKeyBytes is the longest object key S3 accepts.
-const maxKeyBytes = 1024
+const (
+	// s3MaxKeyLen is the longest object key S3 accepts, in bytes.
+	s3MaxKeyLen = 1024
+	// s3MaxMetadataSize is S3's limit on user metadata: the sum of the
+	// lengths of keys (without x-amz-meta-) and values.
+	s3MaxMetadataSize = 2 << 10
+	// s3MaxPutSize is the largest object a single PUT may upload.
+	s3MaxPutSize = 5 << 30
+	// s3DefaultContentType is what S3 reports for an object uploaded
+	// without a Content-Type.
+	s3DefaultContentType = "binary/octet-stream"
+	// s3OwnerID is the canonical user ID the fake reports as every
+	// bucket's and object's owner.
+	s3OwnerID          = "75aa57f09aa0c8caeab4f8c24e99d10f8e7faeebf76c078efc7c6caea54ba06a"
+	s3OwnerDisplayName = "sesinbound"
+)
 
-// NewS3 returns an S3, loading buckets and objects from the data directory
-// if one is set.
+// NewS3 returns an S3. With a data directory it loads the buckets and
+// objects there, and fails if the directory cannot be read or holds a
+// damaged object file.
 func NewS3(opts ...S3Option) (*S3, error) {
 	s := &S3{
 		cfg:     s3Config{now: time.Now, region: "us-east-1"},
@@ -105,507 +125,168 @@ func NewS3(opts ...S3Option) (*S3, error) {
 			return nil, err
 		}
 	}
-	for _, b := range s.cfg.buckets {
-		if _, err := s.createBucket(b); err != nil && !isAPICode(err, "BucketAlreadyOwnedByYou") {
-			return nil, fmt.Errorf("create bucket %s: %w", b, err)
+	for _, name := range s.cfg.buckets {
+		if _, ok := s.buckets[name]; ok {
+			continue
+		}
+		if err := s.createBucket(name); err != nil {
+			return nil, fmt.Errorf("create bucket %s: %w", name, err)
 		}
 	}
 	return s, nil
 }
 
-// Close releases the S3. Every acknowledged write is already on disk.
-func (s *S3) Close() error { return nil }
+// Close discards the multipart uploads in progress. Every acknowledged
+// write is already on disk, so there is nothing to flush.
+func (s *S3) Close() error {
+	s.mu.Lock()
+	uploads := s.uploads
+	s.uploads = map[string]*s3Upload{}
+	s.mu.Unlock()
+	for _, u := range uploads {
+		u.discard()
+	}
+	return nil
+}
 
+// now is the time to stamp on a bucket or object: S3 keeps milliseconds.
 func (s *S3) now() time.Time { return s.cfg.now().UTC().Truncate(time.Millisecond) }
 
-func isAPICode(err error, code string) bool {
-	ae, ok := err.(smithy.APIError)
-	return ok && ae.ErrorCode() == code
+// insert adds or replaces o in the bucket's index; the caller holds s.mu.
+func (b *s3Bucket) insert(o *s3Object) {
+	if _, ok := b.objects[o.Key]; !ok {
+		i, _ := slices.BinarySearch(b.keys, o.Key)
+		b.keys = slices.Insert(b.keys, i, o.Key)
+	}
+	b.objects[o.Key] = o
 }
 
-func s3Error(code, msg string) error {
-	return &smithy.GenericAPIError{Code: code, Message: msg, Fault: smithy.FaultClient}
+// remove drops key from the bucket's index; the caller holds s.mu.
+func (b *s3Bucket) remove(key string) {
+	if i, ok := slices.BinarySearch(b.keys, key); ok {
+		b.keys = slices.Delete(b.keys, i, i+1)
+	}
+	delete(b.objects, key)
 }
 
-func noSuchBucket(b string) error {
-	return &s3types.NoSuchBucket{Message: aws.String("The specified bucket does not exist: " + b)}
-}
-
-func (s *S3) bucket(name string) (*s3Bucket, error) {
-	b, ok := s.buckets[name]
-	if !ok {
-		return nil, noSuchBucket(name)
-	}
-	return b, nil
-}
-
-func (s *S3) createBucket(name string) (*s3Bucket, error) {
-	if !validBucketName(name) {
-		return nil, s3Error("InvalidBucketName", "The specified bucket is not valid: "+name)
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.buckets[name]; ok {
-		return nil, &s3types.BucketAlreadyOwnedByYou{Message: aws.String("Your previous request to create the named bucket succeeded and you already own it.")}
-	}
-	b := &s3Bucket{name: name, created: s.now(), objects: map[string]*s3Object{}}
-	if s.cfg.dataDir != "" {
-		dir, err := createBucketDir(s.cfg.dataDir, name, b.created)
-		if err != nil {
-			return nil, &smithy.GenericAPIError{Code: "InternalError", Message: err.Error(), Fault: smithy.FaultServer}
-		}
-		b.dir = dir
-	}
-	s.buckets[name] = b
-	return b, nil
-}
-
-func validBucketName(b string) bool {
-	if len(b) < 3 || len(b) > 63 || strings.Contains(b, "..") {
-		return false
-	}
-	for i, c := range b {
-		alnum := c >= 'a' && c <= 'z' || c >= '0' && c <= '9'
-		if !alnum && (c != '-' && c != '.' || i == 0 || i == len(b)-1) {
-			return false
-		}
-	}
-	return true
-}
-
-// CreateBucket creates a bucket. As in us-east-1, creating a bucket you
-// already own fails with BucketAlreadyOwnedByYou in-process; over HTTP the
-// us-east-1 answer (200) is given.
-func (s *S3) CreateBucket(ctx context.Context, in *s3.CreateBucketInput, _ ...func(*s3.Options)) (*s3.CreateBucketOutput, error) {
-	if _, err := s.createBucket(aws.ToString(in.Bucket)); err != nil {
-		return nil, err
-	}
-	return &s3.CreateBucketOutput{Location: aws.String("/" + aws.ToString(in.Bucket))}, nil
-}
-
-// HeadBucket reports whether a bucket exists, with the NotFound error the
-// SDK gives for a HEAD miss.
-func (s *S3) HeadBucket(ctx context.Context, in *s3.HeadBucketInput, _ ...func(*s3.Options)) (*s3.HeadBucketOutput, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if _, ok := s.buckets[aws.ToString(in.Bucket)]; !ok {
-		return nil, &s3types.NotFound{Message: aws.String("Not Found")}
-	}
-	return &s3.HeadBucketOutput{BucketRegion: aws.String(s.cfg.region)}, nil
-}
-
-// DeleteBucket removes an empty bucket.
-func (s *S3) DeleteBucket(ctx context.Context, in *s3.DeleteBucketInput, _ ...func(*s3.Options)) (*s3.DeleteBucketOutput, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	b, err := s.bucket(aws.ToString(in.Bucket))
-	if err != nil {
-		return nil, err
-	}
-	if len(b.objects) > 0 {
-		return nil, s3Error("BucketNotEmpty", "The bucket you tried to delete is not empty")
-	}
-	if b.dir != "" {
-		if err := os.RemoveAll(b.dir); err != nil {
-			return nil, &smithy.GenericAPIError{Code: "InternalError", Message: err.Error(), Fault: smithy.FaultServer}
-		}
-	}
-	delete(s.buckets, b.name)
-	return &s3.DeleteBucketOutput{}, nil
-}
-
-// ListBuckets lists buckets by name.
-func (s *S3) ListBuckets(ctx context.Context, in *s3.ListBucketsInput, _ ...func(*s3.Options)) (*s3.ListBucketsOutput, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	out := &s3.ListBucketsOutput{Owner: &s3types.Owner{ID: aws.String(ownerID), DisplayName: aws.String("sesinbound")}}
-	for _, name := range slices.Sorted(maps.Keys(s.buckets)) {
-		out.Buckets = append(out.Buckets, s3types.Bucket{Name: aws.String(name), CreationDate: aws.Time(s.buckets[name].created)})
-	}
-	return out, nil
-}
-
-const ownerID = "75aa57f09aa0c8caeab4f8c24e99d10f8e7faeebf76c078efc7c6caea54ba06a"
-
-// PutObject stores an object. With a data directory the object is on disk,
-// atomically and durably, before PutObject returns.
-func (s *S3) PutObject(ctx context.Context, in *s3.PutObjectInput, _ ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
-	obj := &s3Object{
-		Key:                aws.ToString(in.Key),
-		ContentType:        aws.ToString(in.ContentType),
-		ContentEncoding:    aws.ToString(in.ContentEncoding),
-		ContentDisposition: aws.ToString(in.ContentDisposition),
-		ContentLanguage:    aws.ToString(in.ContentLanguage),
-		CacheControl:       aws.ToString(in.CacheControl),
-		Metadata:           lowerKeys(in.Metadata),
-	}
-	body := in.Body
-	if body == nil {
-		body = bytes.NewReader(nil)
-	}
-	size := int64(-1)
-	if in.ContentLength != nil {
-		size = *in.ContentLength
-	}
-	if err := s.put(aws.ToString(in.Bucket), obj, body, size, nil); err != nil {
-		return nil, err
-	}
-	return &s3.PutObjectOutput{ETag: aws.String(obj.ETag)}, nil
-}
-
-func lowerKeys(m map[string]string) map[string]string {
-	if len(m) == 0 {
-		return nil
-	}
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[strings.ToLower(k)] = v
-	}
-	return out
-}
-
-// put stores obj with the bytes read from body. size, when not -1, is the
-// exact length body must have; verify, when set, checks the bytes before
-// they are published.
-func (s *S3) put(bucket string, obj *s3Object, body io.Reader, size int64, verify func(data []byte, sum []byte) error) error {
-	if len(obj.Key) == 0 {
-		return s3Error("InvalidArgument", "the object key is empty")
-	}
-	if len(obj.Key) > maxKeyBytes {
-		return s3Error("KeyTooLongError", "Your key is too long")
-	}
-	metaSize := 0
-	for k, v := range obj.Metadata {
-		metaSize += len(k) + len(v)
-	}
-	if metaSize > maxMetadataBytes {
-		return s3Error("MetadataTooLarge", fmt.Sprintf("Your metadata headers exceed the maximum allowed metadata size (%d bytes, the limit is %d)", metaSize, maxMetadataBytes))
-	}
-	s.mu.RLock()
-	b, err := s.bucket(bucket)
-	s.mu.RUnlock()
-	if err != nil {
-		return err
-	}
-	obj.LastModified = s.now()
-	if b.dir == "" {
-		data, err := readBody(body, size)
-		if err != nil {
-			return err
-		}
-		sum := md5.Sum(data)
-		if verify != nil {
-			if err := verify(data, sum[:]); err != nil {
-				return err
-			}
-		}
-		obj.data, obj.Size, obj.ETag = data, int64(len(data)), `"`+hex.EncodeToString(sum[:])+`"`
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if s.buckets[bucket] != b {
-			return noSuchBucket(bucket)
-		}
-		b.objects[obj.Key] = obj
-		return nil
-	}
-	return s.putFile(b, obj, body, size, verify)
-}
-
-// readBody reads an object body in memory, checking its declared length.
-func readBody(body io.Reader, size int64) ([]byte, error) {
-	var data []byte
-	var err error
-	if size >= 0 {
-		data = make([]byte, size)
-		_, err = io.ReadFull(body, data)
-		if err == nil {
-			var one [1]byte
-			if n, _ := body.Read(one[:]); n > 0 {
-				return nil, s3Error("IncompleteBody", "the body is longer than Content-Length")
-			}
-		}
-	} else {
-		data, err = io.ReadAll(body)
-	}
-	if err != nil {
-		if ae, ok := err.(smithy.APIError); ok {
-			return nil, ae
-		}
-		return nil, s3Error("IncompleteBody", "You did not provide the number of bytes specified by the Content-Length HTTP header: "+err.Error())
-	}
-	return data, nil
-}
-
-// object finds an object for reading.
-func (s *S3) object(bucket, key string) (*s3Object, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	b, err := s.bucket(bucket)
-	if err != nil {
-		return nil, err
-	}
-	o, ok := b.objects[key]
-	if !ok {
-		return nil, &s3types.NoSuchKey{Message: aws.String("The specified key does not exist.")}
-	}
-	return o, nil
-}
-
-// open returns a reader of bytes [start, end) of an object.
-func (o *s3Object) open(start, end int64) (io.ReadCloser, error) {
-	if o.file == "" {
-		return io.NopCloser(bytes.NewReader(o.data[start:end])), nil
-	}
-	f, err := os.Open(o.file)
-	if err != nil {
-		return nil, &smithy.GenericAPIError{Code: "InternalError", Message: "open object: " + err.Error(), Fault: smithy.FaultServer}
-	}
-	return struct {
-		io.Reader
-		io.Closer
-	}{io.NewSectionReader(f, o.offset+start, end-start), f}, nil
-}
-
-// byteRange is a resolved Range request: bytes [start, end) of size.
-type byteRange struct {
-	start, end, size int64
-	partial          bool
-}
-
-func (r byteRange) contentRange() string {
-	return fmt.Sprintf("bytes %d-%d/%d", r.start, r.end-1, r.size)
-}
-
-// parseRange resolves a Range header against an object size. Forms:
-// bytes=a-b, bytes=a- and the suffix bytes=-n. Anything else, several
-// ranges included, is ignored and the whole object is served, as S3 does.
-func parseRange(h string, size int64) (byteRange, error) {
-	full := byteRange{0, size, size, false}
-	spec, ok := strings.CutPrefix(strings.TrimSpace(h), "bytes=")
-	if !ok || strings.Contains(spec, ",") {
-		return full, nil
-	}
-	first, last, ok := strings.Cut(spec, "-")
-	if !ok {
-		return full, nil
-	}
-	invalid := s3Error("InvalidRange", "The requested range is not satisfiable")
-	if first == "" {
-		n, err := strconv.ParseInt(last, 10, 64)
-		if err != nil || n < 0 {
-			return full, nil
-		}
-		if n == 0 || size == 0 {
-			return full, invalid
-		}
-		return byteRange{max(size-n, 0), size, size, true}, nil
-	}
-	a, err := strconv.ParseInt(first, 10, 64)
-	if err != nil || a < 0 {
-		return full, nil
-	}
-	if a >= size {
-		return full, invalid
-	}
-	end := size
-	if last != "" {
-		b, err := strconv.ParseInt(last, 10, 64)
-		if err != nil || b < a {
-			return full, nil
-		}
-		end = min(b+1, size)
-	}
-	return byteRange{a, end, size, true}, nil
-}
-
-// GetObject returns an object, or part of it with Range.
-func (s *S3) GetObject(ctx context.Context, in *s3.GetObjectInput, _ ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
-	o, err := s.object(aws.ToString(in.Bucket), aws.ToString(in.Key))
-	if err != nil {
-		return nil, err
-	}
-	r, err := parseRange(aws.ToString(in.Range), o.Size)
-	if err != nil {
-		return nil, err
-	}
-	body, err := o.open(r.start, r.end)
-	if err != nil {
-		return nil, err
-	}
-	out := &s3.GetObjectOutput{
-		Body:          body,
-		ContentLength: aws.Int64(r.end - r.start),
-		ETag:          aws.String(o.ETag),
-		LastModified:  aws.Time(o.LastModified),
-		ContentType:   aws.String(o.contentType()),
-		Metadata:      maps.Clone(o.Metadata),
-		AcceptRanges:  aws.String("bytes"),
-	}
-	if out.Metadata == nil {
-		out.Metadata = map[string]string{}
-	}
-	if r.partial {
-		out.ContentRange = aws.String(r.contentRange())
-	}
-	setIf(&out.ContentEncoding, o.ContentEncoding)
-	setIf(&out.ContentDisposition, o.ContentDisposition)
-	setIf(&out.ContentLanguage, o.ContentLanguage)
-	setIf(&out.CacheControl, o.CacheControl)
-	return out, nil
-}
-
-// HeadObject returns an object's metadata, with NotFound for a miss as the
-// SDK reports HEAD misses.
-func (s *S3) HeadObject(ctx context.Context, in *s3.HeadObjectInput, _ ...func(*s3.Options)) (*s3.HeadObjectOutput, error) {
-	o, err := s.object(aws.ToString(in.Bucket), aws.ToString(in.Key))
-	if err != nil {
-		if _, ok := err.(*s3types.NoSuchKey); ok {
-			return nil, &s3types.NotFound{Message: aws.String("Not Found")}
-		}
-		return nil, err
-	}
-	out := &s3.HeadObjectOutput{
-		ContentLength: aws.Int64(o.Size),
-		ETag:          aws.String(o.ETag),
-		LastModified:  aws.Time(o.LastModified),
-		ContentType:   aws.String(o.contentType()),
-		Metadata:      maps.Clone(o.Metadata),
-		AcceptRanges:  aws.String("bytes"),
-	}
-	if out.Metadata == nil {
-		out.Metadata = map[string]string{}
-	}
-	setIf(&out.ContentEncoding, o.ContentEncoding)
-	setIf(&out.ContentDisposition, o.ContentDisposition)
-	setIf(&out.ContentLanguage, o.ContentLanguage)
-	setIf(&out.CacheControl, o.CacheControl)
-	return out, nil
-}
-
-func setIf(dst **string, v string) {
-	if v != "" {
-		*dst = aws.String(v)
-	}
-}
-
-// contentType is what S3 reports when none was given at upload.
+// contentType is the Content-Type S3 reports for o.
 func (o *s3Object) contentType() string {
 	if o.ContentType == "" {
-		return "binary/octet-stream"
+		return s3DefaultContentType
 	}
 	return o.ContentType
 }
 
-// DeleteObject removes an object; deleting a missing key succeeds, as in S3.
-func (s *S3) DeleteObject(ctx context.Context, in *s3.DeleteObjectInput, _ ...func(*s3.Options)) (*s3.DeleteObjectOutput, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	b, err := s.bucket(aws.ToString(in.Bucket))
-	if err != nil {
-		return nil, err
+// s3ValidBucketName reports whether name follows S3's rules for new
+// buckets: 3 to 63 lower-case letters, digits, dots and hyphens, starting
+// and ending with a letter or digit, no two adjacent dots, and not shaped
+// like an IP address.
+func s3ValidBucketName(name string) bool {
+	if len(name) < 3 || len(name) > 63 || strings.Contains(name, "..") {
+		return false
 	}
-	if o, ok := b.objects[aws.ToString(in.Key)]; ok {
-		if o.file != "" {
-			if err := os.Remove(o.file); err != nil && !os.IsNotExist(err) {
-				return nil, &smithy.GenericAPIError{Code: "InternalError", Message: err.Error(), Fault: smithy.FaultServer}
-			}
+	digitsAndDots := true
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		alnum := 'a' <= c && c <= 'z' || '0' <= c && c <= '9'
+		if !alnum && (c != '-' && c != '.' || i == 0 || i == len(name)-1) {
+			return false
 		}
-		delete(b.objects, o.Key)
+		if c != '.' && (c < '0' || c > '9') {
+			digitsAndDots = false
+		}
 	}
-	return &s3.DeleteObjectOutput{}, nil
+	return !(digitsAndDots && strings.Count(name, ".") == 3)
 }
 
-// ListObjectsV2 lists a bucket's keys in UTF-8 byte order.
-func (s *S3) ListObjectsV2(ctx context.Context, in *s3.ListObjectsV2Input, _ ...func(*s3.Options)) (*s3.ListObjectsV2Output, error) {
-	after := aws.ToString(in.StartAfter)
-	if tok := aws.ToString(in.ContinuationToken); tok != "" {
-		k, err := decodeToken(tok)
-		if err != nil {
-			return nil, err
-		}
-		after = k
-	}
-	maxKeys := int32(1000)
-	if in.MaxKeys != nil {
-		maxKeys = *in.MaxKeys
-	}
-	page, err := s.list(aws.ToString(in.Bucket), aws.ToString(in.Prefix), aws.ToString(in.Delimiter), after, int(maxKeys))
-	if err != nil {
-		return nil, err
-	}
-	out := &s3.ListObjectsV2Output{
-		Name:              in.Bucket,
-		Prefix:            in.Prefix,
-		Delimiter:         in.Delimiter,
-		MaxKeys:           aws.Int32(maxKeys),
-		StartAfter:        in.StartAfter,
-		ContinuationToken: in.ContinuationToken,
-		IsTruncated:       aws.Bool(page.truncated),
-		KeyCount:          aws.Int32(int32(len(page.objects) + len(page.prefixes))),
-	}
-	if page.truncated {
-		out.NextContinuationToken = aws.String(encodeToken(page.last))
-	}
-	for _, o := range page.objects {
-		out.Contents = append(out.Contents, s3types.Object{
-			Key: aws.String(o.Key), LastModified: aws.Time(o.LastModified), ETag: aws.String(o.ETag),
-			Size: aws.Int64(o.Size), StorageClass: s3types.ObjectStorageClassStandard,
-		})
-	}
-	for _, p := range page.prefixes {
-		out.CommonPrefixes = append(out.CommonPrefixes, s3types.CommonPrefix{Prefix: aws.String(p)})
-	}
-	return out, nil
+// s3Err is an error as the store reports it: a GenericAPIError carrying the
+// code S3 sends on the wire. s3SDKError turns it into what the SDK client
+// would return for an operation; s3Status gives its HTTP status.
+func s3Err(code, message string) error {
+	return &smithy.GenericAPIError{Code: code, Message: message}
 }
 
-type listPage struct {
-	objects   []*s3Object
-	prefixes  []string
-	truncated bool
-	last      string // the last key or prefix returned, to continue after
+// s3Internal reports a failure of the fake itself, such as a full disk.
+func s3Internal(op string, err error) error {
+	return &smithy.GenericAPIError{Code: "InternalError", Message: op + ": " + err.Error(), Fault: smithy.FaultServer}
 }
 
-// list returns up to maxKeys keys and common prefixes after the key after.
-func (s *S3) list(bucket, prefix, delimiter, after string, maxKeys int) (listPage, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	b, err := s.bucket(bucket)
-	if err != nil {
-		return listPage{}, err
+func s3NoSuchBucket(name string) error {
+	return s3Err("NoSuchBucket", "The specified bucket does not exist: "+name)
+}
+
+func s3NoSuchKey() error { return s3Err("NoSuchKey", "The specified key does not exist.") }
+
+// s3Status is the HTTP status S3 answers an error code with.
+func s3Status(code string) int {
+	switch code {
+	case "NoSuchBucket", "NoSuchKey", "NoSuchUpload", "NoSuchVersion", "NotFound":
+		return http.StatusNotFound
+	case "BucketAlreadyExists", "BucketAlreadyOwnedByYou", "BucketNotEmpty", "OperationAborted":
+		return http.StatusConflict
+	case "AccessDenied":
+		return http.StatusForbidden
+	case "MethodNotAllowed":
+		return http.StatusMethodNotAllowed
+	case "MissingContentLength":
+		return http.StatusLengthRequired
+	case "NotModified":
+		return http.StatusNotModified
+	case "PreconditionFailed":
+		return http.StatusPreconditionFailed
+	case "InvalidRange":
+		return http.StatusRequestedRangeNotSatisfiable
+	case "InternalError":
+		return http.StatusInternalServerError
+	case "NotImplemented":
+		return http.StatusNotImplemented
+	case "ServiceUnavailable", "SlowDown":
+		return http.StatusServiceUnavailable
 	}
-	keys := make([]string, 0, len(b.objects))
-	for k := range b.objects {
-		if strings.HasPrefix(k, prefix) && k > after {
-			keys = append(keys, k)
+	return http.StatusBadRequest
+}
+
+// s3SDKError turns a store error into the error aws-sdk-go-v2 returns for
+// op when S3 answers with it, so that errors.As and ErrorCode classify the
+// fake and the real service alike: a modelled error type where the SDK
+// has one for that operation, a *smithy.GenericAPIError otherwise, and for
+// HEAD requests, whose responses have no body, only what the status tells.
+func s3SDKError(op string, err error) error {
+	ae, ok := err.(*smithy.GenericAPIError)
+	if !ok {
+		return err
+	}
+	msg := aws.String(ae.Message)
+	switch op {
+	case "HeadBucket", "HeadObject":
+		status := s3Status(ae.Code)
+		if status == http.StatusNotFound {
+			return &s3types.NotFound{}
+		}
+		text := http.StatusText(status)
+		return &smithy.GenericAPIError{Code: strings.ReplaceAll(text, " ", ""), Message: text}
+	case "GetObject":
+		switch ae.Code {
+		case "NoSuchKey":
+			return &s3types.NoSuchKey{Message: msg}
+		case "InvalidObjectState":
+			return &s3types.InvalidObjectState{Message: msg}
+		}
+	case "ListObjects", "ListObjectsV2":
+		if ae.Code == "NoSuchBucket" {
+			return &s3types.NoSuchBucket{Message: msg}
+		}
+	case "CreateBucket":
+		switch ae.Code {
+		case "BucketAlreadyOwnedByYou":
+			return &s3types.BucketAlreadyOwnedByYou{Message: msg}
+		case "BucketAlreadyExists":
+			return &s3types.BucketAlreadyExists{Message: msg}
+		}
+	case "PutObject":
+		if ae.Code == "InvalidRequest" {
+			return &s3types.InvalidRequest{Message: msg}
 		}
 	}
-	slices.Sort(keys)
-	var page listPage
-	for _, k := range keys {
-		entry, isPrefix := k, false
-		if delimiter != "" {
-			if i := strings.Index(k[len(prefix):], delimiter); i >= 0 {
-				entry, isPrefix = k[:len(prefix)+i+len(delimiter)], true
-				if len(page.prefixes) > 0 && page.prefixes[len(page.prefixes)-1] == entry {
-					continue
-				}
-				if entry <= after {
-					continue // a prefix already returned on an earlier page
-				}
-			}
-		}
-		if len(page.objects)+len(page.prefixes) >= maxKeys {
-			page.truncated = true
-			break
-		}
-		if isPrefix {
-			page.prefixes = append(page.prefixes, entry)
-			// Continue after every key under this prefix.
-			page.last = entry + "\U0010FFFF"
-		} else {
-			page.objects = append(page.objects, b.objects[k])
-			page.last = k
-		}
-	}
-	return page, nil
+	return &smithy.GenericAPIError{Code: ae.Code, Message: ae.Message}
 }

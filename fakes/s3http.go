@@ -3,548 +3,679 @@ package fakes
 import (
 	"bytes"
 	"crypto/rand"
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/xml"
 	"errors"
-	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
 )
 
+// s3XMLNS is the namespace of S3's XML documents.
 const s3XMLNS = "http://s3.amazonaws.com/doc/2006-03-01/"
 
-// s3Status maps S3 error codes to HTTP statuses.
-var s3Status = map[string]int{
-	"NoSuchBucket": 404, "NoSuchKey": 404, "NotFound": 404, "NoSuchUpload": 404,
-	"BucketAlreadyOwnedByYou": 409, "BucketAlreadyExists": 409, "BucketNotEmpty": 409,
-	"InvalidRange": 416, "NotImplemented": 501, "MethodNotAllowed": 405,
-	"AccessDenied": 403, "InternalError": 500, "SlowDown": 503, "ServiceUnavailable": 503,
-}
-
 // ServeHTTP serves the S3 REST API. Buckets are addressed path-style
-// (/bucket/key) or, when the host is <bucket>.localhost, virtual-host style.
+// (/bucket/key) or, when the request's host is <bucket>.localhost,
+// virtual-host style. Signatures are not checked.
 func (s *S3) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("x-amz-request-id", requestID())
-	w.Header().Set("x-amz-id-2", requestID())
+	s3SetRequestID(w.Header())
 	bucket, key, err := s3Target(r)
 	if err != nil {
-		writeS3Error(w, r, http.StatusBadRequest, "InvalidURI", err.Error(), r.URL.Path)
+		writeS3Error(w, r, http.StatusBadRequest, "InvalidURI", "Couldn't parse the specified URI.", r.URL.EscapedPath())
 		return
 	}
 	q := r.URL.Query()
+	resource := "/"
 	switch {
 	case bucket == "":
-		if r.Method != http.MethodGet {
-			writeS3Error(w, r, http.StatusMethodNotAllowed, "MethodNotAllowed", "The specified method is not allowed against this resource.", "/")
-			return
-		}
-		s.httpListBuckets(w, r)
+		err = s.serveService(w, r, q)
 	case key == "":
-		s.serveBucket(w, r, bucket, q)
+		resource += bucket
+		err = s.serveBucket(w, r, bucket, q)
 	default:
-		s.serveObject(w, r, bucket, key, q)
+		resource += bucket + "/" + key
+		err = s.serveObject(w, r, bucket, key, q)
+	}
+	if err != nil {
+		s3WriteError(w, r, err, resource)
 	}
 }
 
-// s3Target extracts the bucket and key of a request.
+// s3Target returns the bucket and key a request addresses. The key comes
+// from the path as sent, unescaped once, so that keys holding "//", "%2F",
+// "+" or ".." arrive intact; nothing cleans the path.
 func s3Target(r *http.Request) (bucket, key string, err error) {
-	path, err := url.PathUnescape(r.URL.EscapedPath())
-	if err != nil {
-		return "", "", err
-	}
+	path := strings.TrimPrefix(r.URL.EscapedPath(), "/")
 	host := r.Host
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
 	}
 	if b, ok := strings.CutSuffix(host, ".localhost"); ok && b != "" {
-		return b, strings.TrimPrefix(path, "/"), nil
+		bucket, key = b, path
+	} else {
+		bucket, key, _ = strings.Cut(path, "/")
+		if bucket, err = url.PathUnescape(bucket); err != nil {
+			return "", "", err
+		}
 	}
-	path = strings.TrimPrefix(path, "/")
-	bucket, key, _ = strings.Cut(path, "/")
+	if key, err = url.PathUnescape(key); err != nil {
+		return "", "", err
+	}
 	return bucket, key, nil
 }
 
-func (s *S3) serveBucket(w http.ResponseWriter, r *http.Request, bucket string, q url.Values) {
-	ctx := r.Context()
-	res := "/" + bucket
-	var err error
+// s3SetRequestID gives a response the request IDs every S3 response has.
+func s3SetRequestID(h http.Header) {
+	if h.Get("x-amz-request-id") == "" {
+		h.Set("x-amz-request-id", rand.Text()[:16])
+		h.Set("x-amz-id-2", rand.Text()+rand.Text())
+	}
+}
+
+// s3Unsupported returns the first query parameter of a request that is not
+// among allowed, nor an x-amz-* parameter of a presigned URL, nor x-id,
+// which the SDK adds to name the operation; "" if there is none.
+func s3Unsupported(q url.Values, allowed ...string) string {
+	for _, name := range slices.Sorted(maps.Keys(q)) {
+		lower := strings.ToLower(name)
+		if lower == "x-id" || strings.HasPrefix(lower, "x-amz-") || slices.Contains(allowed, name) {
+			continue
+		}
+		return name
+	}
+	return ""
+}
+
+// s3NotImplemented reports a subresource or feature the fake lacks.
+func s3NotImplemented(what string) error {
+	return s3Err("NotImplemented", "The embedded S3 does not implement "+what)
+}
+
+func s3MethodNotAllowed() error {
+	return s3Err("MethodNotAllowed", "The specified method is not allowed against this resource.")
+}
+
+// serveService serves requests without a bucket: ListBuckets.
+func (s *S3) serveService(w http.ResponseWriter, r *http.Request, q url.Values) error {
+	if r.Method != http.MethodGet {
+		return s3MethodNotAllowed()
+	}
+	if p := s3Unsupported(q, "prefix", "max-buckets", "continuation-token", "bucket-region"); p != "" {
+		return s3NotImplemented("?" + p)
+	}
+	type bucket struct {
+		Name         string `xml:"Name"`
+		CreationDate string `xml:"CreationDate"`
+		BucketRegion string `xml:"BucketRegion"`
+	}
+	res := struct {
+		XMLName xml.Name `xml:"ListAllMyBucketsResult"`
+		NS      string   `xml:"xmlns,attr"`
+		Owner   s3XMLOwner
+		Buckets []bucket `xml:"Buckets>Bucket"`
+		Prefix  string   `xml:"Prefix,omitempty"`
+	}{NS: s3XMLNS, Owner: s3Owner(), Prefix: q.Get("prefix")}
+	for _, b := range s.listBuckets() {
+		if strings.HasPrefix(b.name, q.Get("prefix")) {
+			res.Buckets = append(res.Buckets, bucket{b.name, s3XMLTime(b.created), s.cfg.region})
+		}
+	}
+	s3WriteXML(w, http.StatusOK, res)
+	return nil
+}
+
+// serveBucket serves requests on a bucket.
+func (s *S3) serveBucket(w http.ResponseWriter, r *http.Request, bucket string, q url.Values) error {
 	switch r.Method {
 	case http.MethodPut:
-		if len(q) > 0 {
-			err = s3Error("NotImplemented", "the embedded S3 does not implement this bucket subresource")
-			break
+		// CreateBucket; a CreateBucketConfiguration body, if any, names
+		// a location the fake has no use for.
+		if p := s3Unsupported(q); p != "" {
+			return s3NotImplemented("PUT ?" + p)
 		}
-		_, err = s.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &bucket})
-		if isAPICode(err, "BucketAlreadyOwnedByYou") && s.cfg.region == "us-east-1" {
-			err = nil // us-east-1 answers 200 to re-creating your own bucket
+		if err := s.createBucket(bucket); err != nil {
+			return err
 		}
-		if err == nil {
-			w.Header().Set("Location", res)
-			w.WriteHeader(http.StatusOK)
-			return
-		}
+		w.Header().Set("Location", "/"+bucket)
+		w.WriteHeader(http.StatusOK)
 	case http.MethodHead:
-		s.mu.RLock()
-		_, ok := s.buckets[bucket]
-		s.mu.RUnlock()
-		if !ok {
-			w.WriteHeader(http.StatusNotFound)
-			return
+		if _, err := s.bucket(bucket); err != nil {
+			return err
 		}
 		w.Header().Set("x-amz-bucket-region", s.cfg.region)
 		w.WriteHeader(http.StatusOK)
-		return
 	case http.MethodDelete:
-		if _, err = s.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: &bucket}); err == nil {
-			w.WriteHeader(http.StatusNoContent)
-			return
+		if p := s3Unsupported(q); p != "" {
+			return s3NotImplemented("DELETE ?" + p)
 		}
+		if err := s.deleteBucket(bucket); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
 	case http.MethodGet:
 		switch {
 		case q.Has("location"):
-			s.mu.RLock()
-			_, err = s.bucket(bucket)
-			s.mu.RUnlock()
-			if err == nil {
-				loc := s.cfg.region
-				if loc == "us-east-1" {
-					loc = ""
-				}
-				writeXML(w, http.StatusOK, struct {
-					XMLName xml.Name `xml:"LocationConstraint"`
-					NS      string   `xml:"xmlns,attr"`
-					Value   string   `xml:",chardata"`
-				}{NS: s3XMLNS, Value: loc})
-				return
-			}
-		case q.Get("list-type") == "2":
-			err = s.httpListV2(w, bucket, q)
-		case hasSubresource(q):
-			err = s3Error("NotImplemented", "the embedded S3 does not implement this bucket subresource")
-		default:
-			err = s.httpListV1(w, bucket, q)
+			return s.httpBucketLocation(w, bucket, q)
+		case q.Has("versioning"):
+			return s.httpBucketVersioning(w, bucket, q)
 		}
-		if err == nil {
-			return
+		if p := s3Unsupported(q, "list-type", "prefix", "delimiter", "max-keys", "encoding-type",
+			"marker", "continuation-token", "start-after", "fetch-owner"); p != "" {
+			return s3NotImplemented("GET ?" + p)
 		}
+		if q.Get("list-type") == "2" {
+			return s.httpListObjectsV2(w, bucket, q)
+		}
+		return s.httpListObjects(w, bucket, q)
 	case http.MethodPost:
 		if q.Has("delete") {
-			if err = s.httpDeleteObjects(w, r, bucket); err == nil {
-				return
-			}
-			break
+			return s.httpDeleteObjects(w, r, bucket)
 		}
-		err = s3Error("NotImplemented", "the embedded S3 does not implement this request")
+		return s3NotImplemented("this POST request")
 	default:
-		err = s3Error("MethodNotAllowed", "The specified method is not allowed against this resource.")
+		return s3MethodNotAllowed()
 	}
-	writeAPIError(w, r, err, res)
+	return nil
 }
 
-// hasSubresource reports whether a bucket GET asks for a subresource
-// (?acl, ?versioning, ...) rather than a listing.
-func hasSubresource(q url.Values) bool {
-	for k := range q {
-		switch k {
-		case "prefix", "delimiter", "marker", "max-keys", "encoding-type", "continuation-token", "start-after", "fetch-owner", "list-type":
-		default:
-			return true
-		}
-	}
-	return false
-}
-
-func (s *S3) serveObject(w http.ResponseWriter, r *http.Request, bucket, key string, q url.Values) {
-	res := "/" + bucket + "/" + key
-	var err error
+// serveObject serves requests on an object.
+func (s *S3) serveObject(w http.ResponseWriter, r *http.Request, bucket, key string, q url.Values) error {
+	copySource := r.Header.Get("x-amz-copy-source")
 	switch r.Method {
 	case http.MethodPut:
 		switch {
+		case q.Has("uploadId") && copySource != "":
+			return s3NotImplemented("UploadPartCopy")
 		case q.Has("uploadId"):
-			err = s.httpUploadPart(w, r, bucket, key, q)
-		case r.Header.Get("x-amz-copy-source") != "":
-			err = s.httpCopyObject(w, r, bucket, key)
-		default:
-			err = s.httpPutObject(w, r, bucket, key)
+			if p := s3Unsupported(q, "uploadId", "partNumber"); p != "" {
+				return s3NotImplemented("PUT ?" + p)
+			}
+			return s.httpUploadPart(w, r, bucket, key, q)
 		}
+		if p := s3Unsupported(q); p != "" {
+			return s3NotImplemented("PUT ?" + p)
+		}
+		if copySource != "" {
+			return s.httpCopyObject(w, r, bucket, key, copySource)
+		}
+		return s.httpPutObject(w, r, bucket, key)
 	case http.MethodGet, http.MethodHead:
-		err = s.httpGetObject(w, r, bucket, key)
+		if p := s3Unsupported(q, "versionId", "response-content-type", "response-content-language", "response-expires",
+			"response-cache-control", "response-content-disposition", "response-content-encoding"); p != "" {
+			return s3NotImplemented(r.Method + " ?" + p)
+		}
+		if err := s3CheckVersionID(q); err != nil {
+			return err
+		}
+		return s.httpGetObject(w, r, bucket, key, q)
 	case http.MethodDelete:
+		if p := s3Unsupported(q, "uploadId", "versionId"); p != "" {
+			return s3NotImplemented("DELETE ?" + p)
+		}
 		if id := q.Get("uploadId"); id != "" {
-			err = s.abortUpload(bucket, key, id)
+			if err := s.abortUpload(bucket, key, id); err != nil {
+				return err
+			}
 		} else {
-			_, err = s.DeleteObject(r.Context(), &s3.DeleteObjectInput{Bucket: &bucket, Key: &key})
+			if err := s3CheckVersionID(q); err != nil {
+				return err
+			}
+			if err := s.deleteObject(bucket, key); err != nil {
+				return err
+			}
 		}
-		if err == nil {
-			w.WriteHeader(http.StatusNoContent)
-			return
-		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
 	case http.MethodPost:
 		switch {
 		case q.Has("uploads"):
-			err = s.httpCreateUpload(w, r, bucket, key)
+			return s.httpCreateUpload(w, r, bucket, key)
 		case q.Has("uploadId"):
-			err = s.httpCompleteUpload(w, r, bucket, key, q.Get("uploadId"))
-		default:
-			err = s3Error("NotImplemented", "the embedded S3 does not implement this request")
+			return s.httpCompleteUpload(w, r, bucket, key, q.Get("uploadId"))
 		}
-	default:
-		err = s3Error("MethodNotAllowed", "The specified method is not allowed against this resource.")
+		return s3NotImplemented("this POST request")
 	}
-	if err != nil {
-		writeAPIError(w, r, err, res)
-	}
+	return s3MethodNotAllowed()
 }
 
-// objectFromHeaders reads the system and user metadata of a PUT.
-func objectFromHeaders(h http.Header, key string) *s3Object {
-	o := &s3Object{
+// s3CheckVersionID refuses version IDs: buckets are not versioned, so only
+// "null", the version of every object in such a bucket, exists.
+func s3CheckVersionID(q url.Values) error {
+	if v := q.Get("versionId"); q.Has("versionId") && v != "null" {
+		return s3Err("InvalidArgument", "Invalid version id specified")
+	}
+	return nil
+}
+
+// s3MetaFromHeaders reads the metadata of an upload: the content headers
+// S3 keeps, and the user metadata of x-amz-meta-* headers, keys lower-case
+// and values as sent. No other header is kept.
+func s3MetaFromHeaders(h http.Header, key string) s3Meta {
+	m := s3Meta{
 		Key:                key,
 		ContentType:        h.Get("Content-Type"),
-		ContentEncoding:    stripAWSChunked(h.Get("Content-Encoding")),
+		ContentEncoding:    s3StripAWSChunked(h.Get("Content-Encoding")),
 		ContentDisposition: h.Get("Content-Disposition"),
 		ContentLanguage:    h.Get("Content-Language"),
 		CacheControl:       h.Get("Cache-Control"),
 	}
-	for name, vals := range h {
+	for name, values := range h {
 		if k, ok := strings.CutPrefix(strings.ToLower(name), "x-amz-meta-"); ok && k != "" {
-			if o.Metadata == nil {
-				o.Metadata = map[string]string{}
+			if m.Metadata == nil {
+				m.Metadata = map[string]string{}
 			}
-			o.Metadata[k] = strings.Join(vals, ",")
+			m.Metadata[k] = strings.Join(values, ",")
 		}
 	}
-	return o
-}
-
-func stripAWSChunked(enc string) string {
-	var keep []string
-	for _, e := range strings.Split(enc, ",") {
-		if e = strings.TrimSpace(e); e != "" && e != "aws-chunked" {
-			keep = append(keep, e)
-		}
-	}
-	return strings.Join(keep, ",")
+	return m
 }
 
 func (s *S3) httpPutObject(w http.ResponseWriter, r *http.Request, bucket, key string) error {
-	obj := objectFromHeaders(r.Header, key)
-	body, size, check, err := requestBody(r)
+	body, size, sums, err := s3RequestBody(r)
 	if err != nil {
 		return err
 	}
-	if err := s.put(bucket, obj, body, size, check); err != nil {
+	o, err := s.putObject(s3Put{bucket: bucket, meta: s3MetaFromHeaders(r.Header, key), body: body, size: size, sums: sums})
+	if err != nil {
 		return err
 	}
-	w.Header().Set("ETag", obj.ETag)
+	w.Header().Set("ETag", o.ETag)
+	for name, v := range sums.checksums() {
+		w.Header().Set(name, v)
+	}
 	w.WriteHeader(http.StatusOK)
 	return nil
 }
 
-func (s *S3) httpCopyObject(w http.ResponseWriter, r *http.Request, bucket, key string) error {
-	src, err := url.PathUnescape(strings.TrimPrefix(r.Header.Get("x-amz-copy-source"), "/"))
+func (s *S3) httpCopyObject(w http.ResponseWriter, r *http.Request, bucket, key, source string) error {
+	source, _, _ = strings.Cut(source, "?") // ?versionId=, which can only be null
+	source, err := url.PathUnescape(strings.TrimPrefix(source, "/"))
 	if err != nil {
-		return s3Error("InvalidArgument", "bad x-amz-copy-source")
+		return s3Err("InvalidArgument", "Invalid copy source encoding")
 	}
-	src, _, _ = strings.Cut(src, "?versionId=")
-	srcBucket, srcKey, ok := strings.Cut(src, "/")
-	if !ok {
-		return s3Error("InvalidArgument", "x-amz-copy-source must be bucket/key")
+	srcBucket, srcKey, _ := strings.Cut(source, "/")
+	if srcBucket == "" || srcKey == "" {
+		return s3Err("InvalidArgument", "Copy Source must mention the source bucket and key: sourcebucket/sourcekey")
 	}
-	from, err := s.object(srcBucket, srcKey)
-	if err != nil {
-		return err
-	}
-	body, err := from.open(0, from.Size)
+	h, err := s.openObject(srcBucket, srcKey, true)
 	if err != nil {
 		return err
 	}
+	body := h.section(s3Range{0, h.Size, false})
 	defer body.Close()
-	obj := &s3Object{Key: key, ContentType: from.ContentType, ContentEncoding: from.ContentEncoding,
-		ContentDisposition: from.ContentDisposition, ContentLanguage: from.ContentLanguage,
-		CacheControl: from.CacheControl, Metadata: from.Metadata}
-	if r.Header.Get("x-amz-metadata-directive") == "REPLACE" {
-		obj = objectFromHeaders(r.Header, key)
+	var meta s3Meta
+	switch r.Header.Get("x-amz-metadata-directive") {
+	case "", "COPY":
+		if srcBucket == bucket && srcKey == key {
+			return s3Err("InvalidRequest", "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.")
+		}
+		meta = h.s3Meta
+		meta.Key = key
+	case "REPLACE":
+		meta = s3MetaFromHeaders(r.Header, key)
+	default:
+		return s3Err("InvalidArgument", "Unknown metadata directive.")
 	}
-	if err := s.put(bucket, obj, body, from.Size, nil); err != nil {
+	o, err := s.putObject(s3Put{bucket: bucket, meta: meta, body: body, size: h.Size})
+	if err != nil {
 		return err
 	}
-	writeXML(w, http.StatusOK, struct {
+	s3WriteXML(w, http.StatusOK, struct {
 		XMLName      xml.Name `xml:"CopyObjectResult"`
 		NS           string   `xml:"xmlns,attr"`
 		LastModified string   `xml:"LastModified"`
 		ETag         string   `xml:"ETag"`
-	}{NS: s3XMLNS, LastModified: isoTime(obj.LastModified), ETag: obj.ETag})
+	}{NS: s3XMLNS, LastModified: s3XMLTime(o.LastModified), ETag: o.ETag})
 	return nil
 }
 
-func (s *S3) httpGetObject(w http.ResponseWriter, r *http.Request, bucket, key string) error {
-	o, err := s.object(bucket, key)
+// httpGetObject serves GetObject and HeadObject.
+func (s *S3) httpGetObject(w http.ResponseWriter, r *http.Request, bucket, key string, q url.Values) error {
+	h, err := s.openObject(bucket, key, r.Method == http.MethodGet)
 	if err != nil {
 		return err
 	}
-	if m := r.Header.Get("If-None-Match"); m != "" && (m == o.ETag || m == "*") {
-		w.Header().Set("ETag", o.ETag)
-		w.WriteHeader(http.StatusNotModified)
-		return nil
-	}
-	if m := r.Header.Get("If-Match"); m != "" && m != o.ETag && m != "*" {
-		return s3Error("PreconditionFailed", "At least one of the pre-conditions you specified did not hold")
-	}
-	rng := byteRange{0, o.Size, o.Size, false}
-	if h := r.Header.Get("Range"); h != "" && r.Method == http.MethodGet {
-		if rng, err = parseRange(h, o.Size); err != nil {
-			w.Header().Set("Content-Range", fmt.Sprintf("bytes */%d", o.Size))
-			return err
-		}
-	}
 	hdr := w.Header()
-	hdr.Set("Content-Type", o.contentType())
+	rng, err := s3Preconditions(h.s3Object, r.Header.Get("If-Match"), r.Header.Get("If-None-Match"),
+		s3HTTPTime(r.Header.Get("If-Modified-Since")), s3HTTPTime(r.Header.Get("If-Unmodified-Since")), r.Header.Get("Range"))
+	if err != nil {
+		h.close()
+		var ae smithy.APIError
+		errors.As(err, &ae)
+		switch ae.ErrorCode() {
+		case "NotModified":
+			hdr.Set("ETag", h.ETag)
+			hdr.Set("Last-Modified", h.LastModified.Format(http.TimeFormat))
+			w.WriteHeader(http.StatusNotModified)
+			return nil
+		case "InvalidRange":
+			hdr.Set("Content-Range", "bytes */"+strconv.FormatInt(h.Size, 10))
+		}
+		return err
+	}
+	hdr.Set("Content-Type", h.contentType())
 	hdr.Set("Content-Length", strconv.FormatInt(rng.end-rng.start, 10))
-	hdr.Set("ETag", o.ETag)
-	hdr.Set("Last-Modified", o.LastModified.Format(http.TimeFormat))
+	hdr.Set("ETag", h.ETag)
+	hdr.Set("Last-Modified", h.LastModified.Format(http.TimeFormat))
 	hdr.Set("Accept-Ranges", "bytes")
-	for k, v := range map[string]string{"Content-Encoding": o.ContentEncoding, "Content-Disposition": o.ContentDisposition,
-		"Content-Language": o.ContentLanguage, "Cache-Control": o.CacheControl} {
+	for name, v := range map[string]string{
+		"Content-Encoding":    h.ContentEncoding,
+		"Content-Disposition": h.ContentDisposition,
+		"Content-Language":    h.ContentLanguage,
+		"Cache-Control":       h.CacheControl,
+	} {
 		if v != "" {
-			hdr.Set(k, v)
+			hdr.Set(name, v)
 		}
 	}
-	for k, v := range o.Metadata {
-		// Lower case on the wire, as AWS sends it.
-		hdr["x-amz-meta-"+k] = []string{v}
+	for k, v := range h.Metadata {
+		hdr["x-amz-meta-"+k] = []string{v} // lower-case, as S3 sends them
+	}
+	for param, name := range map[string]string{
+		"response-content-type":        "Content-Type",
+		"response-content-language":    "Content-Language",
+		"response-expires":             "Expires",
+		"response-cache-control":       "Cache-Control",
+		"response-content-disposition": "Content-Disposition",
+		"response-content-encoding":    "Content-Encoding",
+	} {
+		if v := q.Get(param); v != "" {
+			hdr.Set(name, v)
+		}
 	}
 	status := http.StatusOK
 	if rng.partial {
-		hdr.Set("Content-Range", rng.contentRange())
+		hdr.Set("Content-Range", rng.contentRange(h.Size))
 		status = http.StatusPartialContent
 	}
 	if r.Method == http.MethodHead {
 		w.WriteHeader(status)
 		return nil
 	}
-	body, err := o.open(rng.start, rng.end)
-	if err != nil {
-		return err
-	}
+	body := h.section(rng)
 	defer body.Close()
 	w.WriteHeader(status)
+	// The status is sent: a failure now can only cut the body short,
+	// which the client sees against Content-Length.
 	io.Copy(w, body)
 	return nil
 }
 
-type xmlObject struct {
-	Key          string `xml:"Key"`
-	LastModified string `xml:"LastModified"`
-	ETag         string `xml:"ETag"`
-	Size         int64  `xml:"Size"`
-	StorageClass string `xml:"StorageClass"`
-	Owner        *struct {
-		ID          string `xml:"ID"`
-		DisplayName string `xml:"DisplayName"`
-	} `xml:"Owner,omitempty"`
+// s3HTTPTime parses an HTTP date header; zero if absent or malformed,
+// which S3 ignores.
+func s3HTTPTime(v string) time.Time {
+	t, err := http.ParseTime(v)
+	if err != nil {
+		return time.Time{}
+	}
+	return t
 }
 
-type xmlPrefix struct {
+func (s *S3) httpBucketLocation(w http.ResponseWriter, bucket string, q url.Values) error {
+	if p := s3Unsupported(q, "location"); p != "" {
+		return s3NotImplemented("GET ?" + p)
+	}
+	if _, err := s.bucket(bucket); err != nil {
+		return err
+	}
+	loc := s.cfg.region
+	if loc == "us-east-1" {
+		loc = "" // S3's name for us-east-1 here
+	}
+	s3WriteXML(w, http.StatusOK, struct {
+		XMLName xml.Name `xml:"LocationConstraint"`
+		NS      string   `xml:"xmlns,attr"`
+		Value   string   `xml:",chardata"`
+	}{NS: s3XMLNS, Value: loc})
+	return nil
+}
+
+// httpBucketVersioning answers GetBucketVersioning: buckets are never
+// versioned, which tools that check before they copy or sync want to know.
+func (s *S3) httpBucketVersioning(w http.ResponseWriter, bucket string, q url.Values) error {
+	if p := s3Unsupported(q, "versioning"); p != "" {
+		return s3NotImplemented("GET ?" + p)
+	}
+	if _, err := s.bucket(bucket); err != nil {
+		return err
+	}
+	s3WriteXML(w, http.StatusOK, struct {
+		XMLName xml.Name `xml:"VersioningConfiguration"`
+		NS      string   `xml:"xmlns,attr"`
+	}{NS: s3XMLNS})
+	return nil
+}
+
+// s3XMLOwner is the Owner element of listings.
+type s3XMLOwner struct {
+	ID          string `xml:"ID"`
+	DisplayName string `xml:"DisplayName"`
+}
+
+func s3Owner() s3XMLOwner { return s3XMLOwner{s3OwnerID, s3OwnerDisplayName} }
+
+// s3XMLObject is a Contents element of a listing.
+type s3XMLObject struct {
+	Key          string      `xml:"Key"`
+	LastModified string      `xml:"LastModified"`
+	ETag         string      `xml:"ETag"`
+	Size         int64       `xml:"Size"`
+	StorageClass string      `xml:"StorageClass"`
+	Owner        *s3XMLOwner `xml:"Owner,omitempty"`
+}
+
+type s3XMLPrefix struct {
 	Prefix string `xml:"Prefix"`
 }
 
-func isoTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+// s3XMLTime formats a time as S3's XML does: RFC 3339, UTC, milliseconds.
+func s3XMLTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
 
-func listEncoder(q url.Values) func(string) string {
-	if q.Get("encoding-type") == "url" {
-		// S3's URL encoding of keys: like a query escape, but spaces as %20
-		// and "/" kept, which is what the CLI unquotes.
-		return func(s string) string {
-			return strings.ReplaceAll(strings.ReplaceAll(url.QueryEscape(s), "+", "%20"), "%2F", "/")
-		}
+// s3ListEncoder returns how a listing encodes keys and prefixes: as sent,
+// or with encoding-type=url (which the aws CLI always asks for) URL-encoded
+// so that any key survives XML. Spaces become %20 rather than "+" and "/"
+// is kept, a form every client's decoder reads back unchanged.
+func s3ListEncoder(encodingType string) func(string) string {
+	if encodingType != "url" {
+		return func(s string) string { return s }
 	}
-	return func(s string) string { return s }
+	return func(s string) string {
+		return strings.ReplaceAll(strings.ReplaceAll(url.QueryEscape(s), "+", "%20"), "%2F", "/")
+	}
 }
 
-func maxKeysParam(q url.Values) (int, error) {
-	if v := q.Get("max-keys"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			return 0, s3Error("InvalidArgument", "max-keys must be a non-negative integer")
-		}
-		return min(n, 1000), nil
+// s3MaxKeys reads the max-keys parameter of a listing.
+func s3MaxKeys(q url.Values) (int, error) {
+	v := q.Get("max-keys")
+	if v == "" {
+		return s3MaxListKeys, nil
 	}
-	return 1000, nil
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, s3Err("InvalidArgument", "Provided max-keys not an integer or within integer range")
+	}
+	return min(n, s3MaxListKeys), nil
 }
 
-func (s *S3) httpListV2(w http.ResponseWriter, bucket string, q url.Values) error {
-	maxKeys, err := maxKeysParam(q)
-	if err != nil {
-		return err
-	}
-	after := q.Get("start-after")
-	if tok := q.Get("continuation-token"); tok != "" {
-		if after, err = decodeToken(tok); err != nil {
-			return err
-		}
-	}
-	prefix, delim := q.Get("prefix"), q.Get("delimiter")
-	page, err := s.list(bucket, prefix, delim, after, maxKeys)
-	if err != nil {
-		return err
-	}
-	enc := listEncoder(q)
-	type result struct {
-		XMLName               xml.Name    `xml:"ListBucketResult"`
-		NS                    string      `xml:"xmlns,attr"`
-		Name                  string      `xml:"Name"`
-		Prefix                string      `xml:"Prefix"`
-		Delimiter             string      `xml:"Delimiter,omitempty"`
-		MaxKeys               int         `xml:"MaxKeys"`
-		KeyCount              int         `xml:"KeyCount"`
-		IsTruncated           bool        `xml:"IsTruncated"`
-		EncodingType          string      `xml:"EncodingType,omitempty"`
-		ContinuationToken     string      `xml:"ContinuationToken,omitempty"`
-		NextContinuationToken string      `xml:"NextContinuationToken,omitempty"`
-		StartAfter            string      `xml:"StartAfter,omitempty"`
-		Contents              []xmlObject `xml:"Contents"`
-		CommonPrefixes        []xmlPrefix `xml:"CommonPrefixes"`
-	}
-	out := result{NS: s3XMLNS, Name: bucket, Prefix: enc(prefix), Delimiter: enc(delim), MaxKeys: maxKeys,
-		KeyCount: len(page.objects) + len(page.prefixes), IsTruncated: page.truncated,
-		EncodingType: q.Get("encoding-type"), ContinuationToken: q.Get("continuation-token"), StartAfter: enc(q.Get("start-after"))}
-	if page.truncated {
-		out.NextContinuationToken = encodeToken(page.last)
-	}
-	out.Contents, out.CommonPrefixes = xmlListing(page, enc, q.Get("fetch-owner") == "true")
-	writeXML(w, http.StatusOK, out)
-	return nil
-}
-
-func (s *S3) httpListV1(w http.ResponseWriter, bucket string, q url.Values) error {
-	maxKeys, err := maxKeysParam(q)
-	if err != nil {
-		return err
-	}
-	prefix, delim, marker := q.Get("prefix"), q.Get("delimiter"), q.Get("marker")
-	page, err := s.list(bucket, prefix, delim, marker, maxKeys)
-	if err != nil {
-		return err
-	}
-	enc := listEncoder(q)
-	type result struct {
-		XMLName        xml.Name    `xml:"ListBucketResult"`
-		NS             string      `xml:"xmlns,attr"`
-		Name           string      `xml:"Name"`
-		Prefix         string      `xml:"Prefix"`
-		Marker         string      `xml:"Marker"`
-		NextMarker     string      `xml:"NextMarker,omitempty"`
-		Delimiter      string      `xml:"Delimiter,omitempty"`
-		MaxKeys        int         `xml:"MaxKeys"`
-		IsTruncated    bool        `xml:"IsTruncated"`
-		EncodingType   string      `xml:"EncodingType,omitempty"`
-		Contents       []xmlObject `xml:"Contents"`
-		CommonPrefixes []xmlPrefix `xml:"CommonPrefixes"`
-	}
-	out := result{NS: s3XMLNS, Name: bucket, Prefix: enc(prefix), Marker: enc(marker), Delimiter: enc(delim),
-		MaxKeys: maxKeys, IsTruncated: page.truncated, EncodingType: q.Get("encoding-type")}
-	if page.truncated {
-		out.NextMarker = enc(page.last)
-	}
-	out.Contents, out.CommonPrefixes = xmlListing(page, enc, true)
-	writeXML(w, http.StatusOK, out)
-	return nil
-}
-
-func xmlListing(page listPage, enc func(string) string, owner bool) ([]xmlObject, []xmlPrefix) {
-	var objs []xmlObject
+// s3XMLListing renders a page's objects and common prefixes.
+func s3XMLListing(page s3Page, enc func(string) string, withOwner bool) ([]s3XMLObject, []s3XMLPrefix) {
+	var objects []s3XMLObject
 	for _, o := range page.objects {
-		x := xmlObject{Key: enc(o.Key), LastModified: isoTime(o.LastModified), ETag: o.ETag, Size: o.Size, StorageClass: "STANDARD"}
-		if owner {
-			x.Owner = &struct {
-				ID          string `xml:"ID"`
-				DisplayName string `xml:"DisplayName"`
-			}{ownerID, "sesinbound"}
+		x := s3XMLObject{Key: enc(o.Key), LastModified: s3XMLTime(o.LastModified), ETag: o.ETag, Size: o.Size, StorageClass: "STANDARD"}
+		if withOwner {
+			owner := s3Owner()
+			x.Owner = &owner
 		}
-		objs = append(objs, x)
+		objects = append(objects, x)
 	}
-	var prefixes []xmlPrefix
+	var prefixes []s3XMLPrefix
 	for _, p := range page.prefixes {
-		prefixes = append(prefixes, xmlPrefix{enc(p)})
+		prefixes = append(prefixes, s3XMLPrefix{enc(p)})
 	}
-	return objs, prefixes
+	return objects, prefixes
 }
 
-func (s *S3) httpListBuckets(w http.ResponseWriter, r *http.Request) {
-	out, _ := s.ListBuckets(r.Context(), &s3.ListBucketsInput{})
-	type bucket struct {
-		Name         string `xml:"Name"`
-		CreationDate string `xml:"CreationDate"`
+func (s *S3) httpListObjectsV2(w http.ResponseWriter, bucket string, q url.Values) error {
+	maxKeys, err := s3MaxKeys(q)
+	if err != nil {
+		return err
 	}
+	prefix, delimiter, startAfter, token := q.Get("prefix"), q.Get("delimiter"), q.Get("start-after"), q.Get("continuation-token")
+	page, err := s.listV2(bucket, prefix, delimiter, startAfter, token, maxKeys)
+	if err != nil {
+		return err
+	}
+	enc := s3ListEncoder(q.Get("encoding-type"))
 	res := struct {
-		XMLName xml.Name `xml:"ListAllMyBucketsResult"`
-		NS      string   `xml:"xmlns,attr"`
-		Owner   struct {
-			ID          string `xml:"ID"`
-			DisplayName string `xml:"DisplayName"`
-		} `xml:"Owner"`
-		Buckets []bucket `xml:"Buckets>Bucket"`
-	}{NS: s3XMLNS}
-	res.Owner.ID, res.Owner.DisplayName = ownerID, "sesinbound"
-	for _, b := range out.Buckets {
-		res.Buckets = append(res.Buckets, bucket{aws.ToString(b.Name), isoTime(aws.ToTime(b.CreationDate))})
+		XMLName               xml.Name      `xml:"ListBucketResult"`
+		NS                    string        `xml:"xmlns,attr"`
+		Name                  string        `xml:"Name"`
+		Prefix                string        `xml:"Prefix"`
+		Delimiter             string        `xml:"Delimiter,omitempty"`
+		StartAfter            string        `xml:"StartAfter,omitempty"`
+		MaxKeys               int           `xml:"MaxKeys"`
+		KeyCount              int           `xml:"KeyCount"`
+		IsTruncated           bool          `xml:"IsTruncated"`
+		EncodingType          string        `xml:"EncodingType,omitempty"`
+		ContinuationToken     string        `xml:"ContinuationToken,omitempty"`
+		NextContinuationToken string        `xml:"NextContinuationToken,omitempty"`
+		Contents              []s3XMLObject `xml:"Contents"`
+		CommonPrefixes        []s3XMLPrefix `xml:"CommonPrefixes"`
+	}{
+		NS: s3XMLNS, Name: bucket, Prefix: enc(prefix), Delimiter: enc(delimiter), StartAfter: enc(startAfter),
+		MaxKeys: maxKeys, KeyCount: len(page.objects) + len(page.prefixes), IsTruncated: page.truncated,
+		EncodingType: q.Get("encoding-type"), ContinuationToken: token,
 	}
-	writeXML(w, http.StatusOK, res)
+	if page.truncated {
+		res.NextContinuationToken = s3EncodeToken(page.last)
+	}
+	res.Contents, res.CommonPrefixes = s3XMLListing(page, enc, q.Get("fetch-owner") == "true")
+	s3WriteXML(w, http.StatusOK, res)
+	return nil
 }
+
+// httpListObjects serves ListObjects, version 1 of the listing, which some
+// tools still use: marker and NextMarker instead of continuation tokens.
+func (s *S3) httpListObjects(w http.ResponseWriter, bucket string, q url.Values) error {
+	maxKeys, err := s3MaxKeys(q)
+	if err != nil {
+		return err
+	}
+	prefix, delimiter, marker := q.Get("prefix"), q.Get("delimiter"), q.Get("marker")
+	page, err := s.list(bucket, s3ListQuery{prefix: prefix, delimiter: delimiter, after: marker, maxKeys: maxKeys})
+	if err != nil {
+		return err
+	}
+	enc := s3ListEncoder(q.Get("encoding-type"))
+	res := struct {
+		XMLName        xml.Name      `xml:"ListBucketResult"`
+		NS             string        `xml:"xmlns,attr"`
+		Name           string        `xml:"Name"`
+		Prefix         string        `xml:"Prefix"`
+		Marker         string        `xml:"Marker"`
+		NextMarker     string        `xml:"NextMarker,omitempty"`
+		Delimiter      string        `xml:"Delimiter,omitempty"`
+		MaxKeys        int           `xml:"MaxKeys"`
+		IsTruncated    bool          `xml:"IsTruncated"`
+		EncodingType   string        `xml:"EncodingType,omitempty"`
+		Contents       []s3XMLObject `xml:"Contents"`
+		CommonPrefixes []s3XMLPrefix `xml:"CommonPrefixes"`
+	}{
+		NS: s3XMLNS, Name: bucket, Prefix: enc(prefix), Marker: enc(marker), Delimiter: enc(delimiter),
+		MaxKeys: maxKeys, IsTruncated: page.truncated, EncodingType: q.Get("encoding-type"),
+	}
+	if page.truncated && delimiter != "" {
+		// As S3: without a delimiter the next marker is the last key.
+		res.NextMarker = enc(page.last)
+	}
+	res.Contents, res.CommonPrefixes = s3XMLListing(page, enc, true)
+	s3WriteXML(w, http.StatusOK, res)
+	return nil
+}
+
+// s3MaxDeleteObjects is the most keys one DeleteObjects request may name.
+const s3MaxDeleteObjects = 1000
 
 func (s *S3) httpDeleteObjects(w http.ResponseWriter, r *http.Request, bucket string) error {
+	data, err := s3ReadSmallBody(r)
+	if err != nil {
+		return err
+	}
 	var req struct {
 		Quiet   bool `xml:"Quiet"`
 		Objects []struct {
-			Key string `xml:"Key"`
+			Key       string `xml:"Key"`
+			VersionID string `xml:"VersionId"`
 		} `xml:"Object"`
 	}
-	body, size, _, err := requestBody(r)
-	if err != nil {
-		return err
+	if err := xml.Unmarshal(data, &req); err != nil || len(req.Objects) == 0 || len(req.Objects) > s3MaxDeleteObjects {
+		return s3Err("MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema")
 	}
-	data, err := readBody(body, size)
-	if err != nil {
+	if _, err := s.bucket(bucket); err != nil {
 		return err
-	}
-	if err := xml.Unmarshal(data, &req); err != nil {
-		return s3Error("MalformedXML", "The XML you provided was not well-formed")
 	}
 	type deleted struct {
 		Key string `xml:"Key"`
+	}
+	type failed struct {
+		Key     string `xml:"Key"`
+		Code    string `xml:"Code"`
+		Message string `xml:"Message"`
 	}
 	res := struct {
 		XMLName xml.Name  `xml:"DeleteResult"`
 		NS      string    `xml:"xmlns,attr"`
 		Deleted []deleted `xml:"Deleted"`
+		Errors  []failed  `xml:"Error"`
 	}{NS: s3XMLNS}
 	for _, o := range req.Objects {
-		key := o.Key
-		if _, err := s.DeleteObject(r.Context(), &s3.DeleteObjectInput{Bucket: &bucket, Key: &key}); err != nil {
-			return err
+		err := s.deleteObject(bucket, o.Key)
+		if err == nil && o.VersionID != "" && o.VersionID != "null" {
+			err = s3Err("NoSuchVersion", "The specified version does not exist.")
 		}
-		if !req.Quiet {
-			res.Deleted = append(res.Deleted, deleted{key})
+		var ae smithy.APIError
+		switch {
+		case errors.As(err, &ae):
+			res.Errors = append(res.Errors, failed{o.Key, ae.ErrorCode(), ae.ErrorMessage()})
+		case !req.Quiet:
+			res.Deleted = append(res.Deleted, deleted{o.Key})
 		}
 	}
-	writeXML(w, http.StatusOK, res)
+	s3WriteXML(w, http.StatusOK, res)
 	return nil
 }
 
-func writeXML(w http.ResponseWriter, status int, v any) {
+// s3MaxXMLBody bounds the XML documents requests carry; the largest, a
+// CompleteMultipartUpload naming 10,000 parts, is under 2 MB.
+const s3MaxXMLBody = 4 << 20
+
+// s3ReadSmallBody reads the XML body of a request, aws-chunked or not,
+// verifying its checksums.
+func s3ReadSmallBody(r *http.Request) ([]byte, error) {
+	body, size, sums, err := s3RequestBody(r)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if _, err := s3CopyBody(&buf, body, size, s3MaxXMLBody, sums); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// s3WriteXML writes an XML document as the response.
+func s3WriteXML(w http.ResponseWriter, status int, v any) {
 	var b bytes.Buffer
 	b.WriteString(xml.Header)
+	// The documents are structs of strings, numbers and booleans:
+	// encoding them cannot fail.
 	xml.NewEncoder(&b).Encode(v)
 	w.Header().Set("Content-Type", "application/xml")
 	w.Header().Set("Content-Length", strconv.Itoa(b.Len()))
@@ -552,51 +683,33 @@ func writeXML(w http.ResponseWriter, status int, v any) {
 	w.Write(b.Bytes())
 }
 
-// writeAPIError writes err as S3 does; errors that are not API errors are
-// internal errors.
-func writeAPIError(w http.ResponseWriter, r *http.Request, err error, resource string) {
+// s3WriteError writes err as S3 does: its code's status and an XML error
+// document. An error that is not an API error is an internal error.
+func s3WriteError(w http.ResponseWriter, r *http.Request, err error, resource string) {
 	var ae smithy.APIError
 	if !errors.As(err, &ae) {
 		writeS3Error(w, r, http.StatusInternalServerError, "InternalError", err.Error(), resource)
 		return
 	}
-	status, ok := s3Status[ae.ErrorCode()]
-	if !ok {
-		status = http.StatusBadRequest
-		if ae.ErrorFault() == smithy.FaultServer {
-			status = http.StatusInternalServerError
-		}
-	}
-	writeS3Error(w, r, status, ae.ErrorCode(), ae.ErrorMessage(), resource)
+	writeS3Error(w, r, s3Status(ae.ErrorCode()), ae.ErrorCode(), ae.ErrorMessage(), resource)
 }
 
-// writeS3Error writes an S3 XML error; HEAD responses carry no body.
+// writeS3Error writes an S3 error response: status, and, except for HEAD
+// requests, whose responses have no body, the XML document
+// <Error><Code/><Message/><Resource/><RequestId/></Error>.
 func writeS3Error(w http.ResponseWriter, r *http.Request, status int, code, message, resource string) {
+	s3SetRequestID(w.Header())
 	if r.Method == http.MethodHead {
 		w.WriteHeader(status)
 		return
 	}
-	writeXML(w, status, struct {
+	s3WriteXML(w, status, struct {
 		XMLName   xml.Name `xml:"Error"`
 		Code      string   `xml:"Code"`
 		Message   string   `xml:"Message"`
 		Resource  string   `xml:"Resource,omitempty"`
 		RequestID string   `xml:"RequestId"`
-	}{Code: code, Message: message, Resource: resource, RequestID: w.Header().Get("x-amz-request-id")})
-}
-
-func requestID() string {
-	var b [8]byte
-	rand.Read(b[:])
-	return strings.ToUpper(hex.EncodeToString(b[:]))
-}
-
-func encodeToken(after string) string { return base64.URLEncoding.EncodeToString([]byte(after)) }
-
-func decodeToken(tok string) (string, error) {
-	b, err := base64.URLEncoding.DecodeString(tok)
-	if err != nil {
-		return "", s3Error("InvalidArgument", "The continuation token provided is incorrect")
-	}
-	return string(b), nil
+		HostID    string   `xml:"HostId"`
+	}{Code: code, Message: message, Resource: resource,
+		RequestID: w.Header().Get("x-amz-request-id"), HostID: w.Header().Get("x-amz-id-2")})
 }

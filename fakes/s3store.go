@@ -1,263 +1,487 @@
 package fakes
 
 import (
-	"bufio"
-	"crypto/md5"
-	"crypto/sha256"
-	"encoding/binary"
-	"encoding/hex"
-	"encoding/json"
+	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"maps"
 	"os"
-	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/aws/smithy-go"
 )
 
-// On disk, each bucket is a directory under the data dir holding a
-// bucket.json and one file per object. An object file holds its metadata and
-// its body, so that one rename publishes both at once:
-//
-//	"SESIOBJ1" | uint32 big-endian length of the JSON record | JSON record | body
-//
-// The file's name is the hex SHA-256 of the key: keys may be 1024 bytes long
-// and contain "/" or "..", so they cannot be file names themselves.
+// This file holds the store behind both faces of S3, the in-process
+// methods and the REST API: buckets, and objects as whole values that are
+// published at once.
 
-const (
-	objMagic      = "SESIOBJ1"
-	objHeaderSize = len(objMagic) + 4
-	bucketFile    = "bucket.json"
-	objSuffix     = ".obj"
-)
-
-type bucketRecord struct {
-	Name    string    `json:"name"`
-	Created time.Time `json:"created"`
-}
-
-func bucketDir(dataDir, name string) string { return filepath.Join(dataDir, name) }
-
-func createBucketDir(dataDir, name string, created time.Time) (string, error) {
-	dir := bucketDir(dataDir, name)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
+// createBucket creates a bucket. Re-creating a bucket succeeds in
+// us-east-1, as S3 does there for legacy compatibility, and fails with
+// BucketAlreadyOwnedByYou elsewhere.
+func (s *S3) createBucket(name string) error {
+	if !s3ValidBucketName(name) {
+		return s3Err("InvalidBucketName", "The specified bucket is not valid: "+name)
 	}
-	rec, _ := json.Marshal(bucketRecord{Name: name, Created: created})
-	if err := writeFileAtomic(filepath.Join(dir, bucketFile), rec, 0o644); err != nil {
-		return "", err
-	}
-	return dir, syncDir(dataDir)
-}
-
-func objectFileName(key string) string {
-	sum := sha256.Sum256([]byte(key))
-	return hex.EncodeToString(sum[:]) + objSuffix
-}
-
-// load reads every bucket and object header under the data dir, and removes
-// temporary files a crash left behind.
-func (s *S3) load() error {
-	if err := os.MkdirAll(s.cfg.dataDir, 0o755); err != nil {
-		return fmt.Errorf("s3 data dir: %w", err)
-	}
-	entries, err := os.ReadDir(s.cfg.dataDir)
-	if err != nil {
-		return fmt.Errorf("s3 data dir: %w", err)
-	}
-	for _, e := range entries {
-		if !e.IsDir() {
-			continue
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.buckets[name]; ok {
+		if s.cfg.region == "us-east-1" {
+			return nil
 		}
-		dir := filepath.Join(s.cfg.dataDir, e.Name())
-		data, err := os.ReadFile(filepath.Join(dir, bucketFile))
+		return s3Err("BucketAlreadyOwnedByYou", "Your previous request to create the named bucket succeeded and you already own it.")
+	}
+	b := &s3Bucket{name: name, created: s.now(), objects: map[string]*s3Object{}}
+	if s.cfg.dataDir != "" {
+		dir, err := s3CreateBucketDir(s.cfg.dataDir, name, b.created)
 		if err != nil {
-			continue // not a bucket directory
+			return s3Internal("create bucket", err)
 		}
-		var rec bucketRecord
-		if err := json.Unmarshal(data, &rec); err != nil || rec.Name != e.Name() {
-			return fmt.Errorf("s3 data dir: %s is damaged", filepath.Join(dir, bucketFile))
+		b.dir = dir
+	}
+	s.buckets[name] = b
+	return nil
+}
+
+// s3BucketInfo is a bucket as ListBuckets reports it.
+type s3BucketInfo struct {
+	name    string
+	created time.Time
+}
+
+// listBuckets returns every bucket, by name.
+func (s *S3) listBuckets() []s3BucketInfo {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]s3BucketInfo, 0, len(s.buckets))
+	for _, name := range slices.Sorted(maps.Keys(s.buckets)) {
+		out = append(out, s3BucketInfo{name, s.buckets[name].created})
+	}
+	return out
+}
+
+// bucket returns the named bucket.
+func (s *S3) bucket(name string) (*s3Bucket, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	b, ok := s.buckets[name]
+	if !ok {
+		return nil, s3NoSuchBucket(name)
+	}
+	return b, nil
+}
+
+// deleteBucket removes an empty bucket, and the multipart uploads in
+// progress into it.
+func (s *S3) deleteBucket(name string) error {
+	s.mu.Lock()
+	b, ok := s.buckets[name]
+	if !ok {
+		s.mu.Unlock()
+		return s3NoSuchBucket(name)
+	}
+	if len(b.objects) > 0 {
+		s.mu.Unlock()
+		return s3Err("BucketNotEmpty", "The bucket you tried to delete is not empty")
+	}
+	if b.dir != "" {
+		if err := s3RemoveBucketDir(s.cfg.dataDir, b.dir); err != nil {
+			s.mu.Unlock()
+			return s3Internal("delete bucket", err)
 		}
-		if err := removeTempFiles(dir); err != nil {
-			return fmt.Errorf("s3 data dir: %w", err)
+	}
+	delete(s.buckets, name)
+	var dropped []*s3Upload
+	for id, u := range s.uploads {
+		if u.bucket == b {
+			dropped = append(dropped, u)
+			delete(s.uploads, id)
 		}
-		b := &s3Bucket{name: rec.Name, created: rec.Created, dir: dir, objects: map[string]*s3Object{}}
-		files, err := os.ReadDir(dir)
-		if err != nil {
-			return fmt.Errorf("s3 data dir: %w", err)
-		}
-		for _, f := range files {
-			if !strings.HasSuffix(f.Name(), objSuffix) {
-				continue
-			}
-			path := filepath.Join(dir, f.Name())
-			o, err := readObjectHeader(path)
-			if err != nil {
-				// Files are only ever published whole (rename after fsync),
-				// so a damaged one was damaged by something else: say so
-				// rather than serve it or drop it silently.
-				return fmt.Errorf("s3 data dir: object file %s: %w", path, err)
-			}
-			b.objects[o.Key] = o
-		}
-		s.buckets[b.name] = b
+	}
+	s.mu.Unlock()
+	for _, u := range dropped {
+		u.discard()
 	}
 	return nil
 }
 
-func readObjectHeader(path string) (*s3Object, error) {
-	f, err := os.Open(path)
+// s3Put is an object to store.
+type s3Put struct {
+	bucket string
+	meta   s3Meta // the key, content headers and user metadata
+	body   io.Reader
+	size   int64      // the exact length of body; -1 when unknown
+	sums   *s3Digests // the checksums that came with body; nil for none
+	etag   string     // "" for the MD5 of the body; multipart sets its own
+	limit  int64      // the largest body allowed; 0 for s3MaxPutSize
+}
+
+// s3CheckMeta applies S3's limits on a key and on user metadata.
+func s3CheckMeta(m *s3Meta) error {
+	if m.Key == "" {
+		return s3Err("InvalidArgument", "The object key must not be empty.")
+	}
+	if len(m.Key) > s3MaxKeyLen {
+		return s3Err("KeyTooLongError", "Your key is too long")
+	}
+	size := 0
+	for k, v := range m.Metadata {
+		size += len(k) + len(v)
+	}
+	if size > s3MaxMetadataSize {
+		return s3Err("MetadataTooLarge", fmt.Sprintf("Your metadata headers exceed the maximum allowed metadata size: %d bytes of user metadata, the limit is %d", size, s3MaxMetadataSize))
+	}
+	return nil
+}
+
+// putObject stores an object. The body goes to memory or to a temporary
+// file while its MD5 and checksums are computed; only once it is complete
+// and verified is the object published, in one step, replacing any object
+// with the same key. A failed put leaves the bucket as it was.
+func (s *S3) putObject(p s3Put) (*s3Object, error) {
+	if err := s3CheckMeta(&p.meta); err != nil {
+		return nil, err
+	}
+	limit := cmp.Or(p.limit, s3MaxPutSize)
+	if p.size > limit {
+		return nil, s3TooLarge()
+	}
+	b, err := s.bucket(p.bucket)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	st, err := f.Stat()
+	sums := p.sums
+	if sums == nil {
+		sums = s3NewDigests()
+	}
+	meta := p.meta
+	meta.LastModified = s.now()
+	var sink s3Sink = &s3MemorySink{}
+	if b.dir != "" {
+		if sink, err = s3NewFileSink(b.dir, meta); err != nil {
+			return nil, s3Internal("put object", err)
+		}
+	}
+	defer sink.discard()
+	n, err := s3CopyBody(sink, p.body, p.size, limit, sums)
 	if err != nil {
 		return nil, err
 	}
-	r := bufio.NewReader(f)
-	var hdr [objHeaderSize]byte
-	if _, err := io.ReadFull(r, hdr[:]); err != nil || string(hdr[:len(objMagic)]) != objMagic {
-		return nil, errors.New("not an object file")
+	meta.Size = n
+	meta.ETag = cmp.Or(p.etag, sums.etag())
+	o, err := sink.finish(meta)
+	if err != nil {
+		return nil, s3Internal("put object", err)
 	}
-	n := binary.BigEndian.Uint32(hdr[len(objMagic):])
-	if int64(n) > st.Size()-int64(objHeaderSize) {
-		return nil, errors.New("truncated header")
+	s.mu.Lock()
+	if s.buckets[b.name] != b {
+		s.mu.Unlock()
+		return nil, s3NoSuchBucket(b.name)
 	}
-	rec := make([]byte, n)
-	if _, err := io.ReadFull(r, rec); err != nil {
-		return nil, err
+	if err := sink.publish(); err != nil {
+		s.mu.Unlock()
+		return nil, s3Internal("put object", err)
 	}
-	o := &s3Object{}
-	if err := json.Unmarshal(rec, o); err != nil {
-		return nil, fmt.Errorf("header: %w", err)
-	}
-	o.file, o.offset = path, int64(objHeaderSize)+int64(n)
-	if st.Size()-o.offset != o.Size {
-		return nil, fmt.Errorf("body is %d bytes, header says %d", st.Size()-o.offset, o.Size)
-	}
-	if filepath.Base(path) != objectFileName(o.Key) {
-		return nil, errors.New("file name does not match the key")
+	b.insert(o)
+	s.mu.Unlock()
+	if b.dir != "" {
+		if err := syncDir(b.dir); err != nil {
+			return nil, s3Internal("put object", err)
+		}
 	}
 	return o, nil
 }
 
-// putFile writes an object file atomically: temporary file, fsync, then,
-// under the lock, rename and index update, so the index and the disk agree
-// on which write won; then the directory is synced before returning.
-func (s *S3) putFile(b *s3Bucket, obj *s3Object, body io.Reader, size int64, verify func([]byte, []byte) error) error {
-	internal := func(err error) error {
-		return &smithy.GenericAPIError{Code: "InternalError", Message: "store object: " + err.Error(), Fault: smithy.FaultServer}
-	}
-	f, err := os.CreateTemp(b.dir, tempPrefix+"*")
-	if err != nil {
-		return internal(err)
-	}
-	tmp := f.Name()
-	published := false
-	defer func() {
-		if !published {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	// The header's length is not known until the body is read, so the body
-	// goes to a fixed place after a header slot sized from the record
-	// without its variable fields.
-	record := func() []byte { j, _ := json.Marshal(obj); return j }
-	obj.Size, obj.ETag = 0, `""`
-	// Reserve room: key, metadata and system fields dominate; size and ETag
-	// are bounded.
-	slot := len(record()) + 64
-	if _, err := f.Seek(int64(objHeaderSize+slot), io.SeekStart); err != nil {
-		return internal(err)
-	}
-	h := md5.New()
-	var data []byte
-	var n int64
-	if verify != nil {
-		// Verification needs the bytes; such uploads come over HTTP with a
-		// checksum and are small enough to hold.
-		if data, err = readBody(body, size); err != nil {
-			return err
-		}
-		h.Write(data)
-		if err := verify(data, h.Sum(nil)); err != nil {
-			return err
-		}
-		if _, err := f.Write(data); err != nil {
-			return internal(err)
-		}
-		n = int64(len(data))
-	} else {
-		n, err = copyBody(io.MultiWriter(f, h), body, size)
-		if err != nil {
-			return err
-		}
-	}
-	obj.Size, obj.ETag = n, `"`+hex.EncodeToString(h.Sum(nil))+`"`
-	rec := record()
-	if len(rec) > slot {
-		return internal(errors.New("object record outgrew its slot"))
-	}
-	// Pad the record with spaces (valid JSON whitespace) to fill the slot.
-	rec = append(rec, []byte(strings.Repeat(" ", slot-len(rec)))...)
-	hdr := make([]byte, objHeaderSize, objHeaderSize+slot)
-	copy(hdr, objMagic)
-	binary.BigEndian.PutUint32(hdr[len(objMagic):], uint32(slot))
-	if _, err := f.WriteAt(append(hdr, rec...), 0); err != nil {
-		return internal(err)
-	}
-	if err := f.Sync(); err != nil {
-		return internal(err)
-	}
-	if err := f.Close(); err != nil {
-		return internal(err)
-	}
-	final := filepath.Join(b.dir, objectFileName(obj.Key))
-	obj.file, obj.offset = final, int64(objHeaderSize+slot)
+// s3Sink receives an object's body and turns it into a published object.
+type s3Sink interface {
+	io.Writer
+	// finish completes the object with its metadata, ready to publish.
+	finish(meta s3Meta) (*s3Object, error)
+	// publish makes the finished object the one readers find; the caller
+	// holds S3.mu, so that index and storage change together.
+	publish() error
+	// discard drops an unpublished object; it is a no-op after publish.
+	discard()
+}
 
+// s3MemorySink holds a body in memory.
+type s3MemorySink struct{ bytes.Buffer }
+
+func (m *s3MemorySink) finish(meta s3Meta) (*s3Object, error) {
+	return &s3Object{s3Meta: meta, data: m.Bytes()}, nil
+}
+
+func (m *s3MemorySink) publish() error { return nil }
+func (m *s3MemorySink) discard()       {}
+
+// s3CopyBody copies an upload's body to w through sums, checking its length
+// (exactly size bytes unless size is -1, and at most limit) and then its
+// checksums. It returns the number of bytes copied.
+func s3CopyBody(w io.Writer, body io.Reader, size, limit int64, sums *s3Digests) (int64, error) {
+	if size > limit {
+		return 0, s3TooLarge()
+	}
+	src := s3BodyReader{body}
+	dst := io.MultiWriter(w, sums)
+	var n int64
+	var err error
+	if size >= 0 {
+		n, err = io.CopyN(dst, src, size)
+	} else {
+		n, err = io.Copy(dst, io.LimitReader(src, limit+1))
+	}
+	if err != nil {
+		return n, s3CopyError(err)
+	}
+	if n > limit {
+		return n, s3TooLarge()
+	}
+	// Read on to the end: an aws-chunked body's trailer, which may carry its
+	// checksum, comes after the data.
+	extra, err := io.Copy(io.Discard, src)
+	if err != nil {
+		return n, s3CopyError(err)
+	}
+	if extra > 0 {
+		return n, s3Err("IncompleteBody", fmt.Sprintf("The request body is longer than the %d bytes declared.", size))
+	}
+	return n, sums.verify()
+}
+
+func s3TooLarge() error {
+	return s3Err("EntityTooLarge", "Your proposed upload exceeds the maximum allowed size")
+}
+
+// s3CopyError classifies an error from copying a body: s3BodyReader makes
+// every read error an API error, so any other error is the store's.
+func s3CopyError(err error) error {
+	var ae smithy.APIError
+	switch {
+	case errors.As(err, &ae):
+		return ae
+	case err == io.EOF:
+		// io.CopyN ran out of body before size bytes.
+		return s3Err("IncompleteBody", "You did not provide the number of bytes specified by the Content-Length HTTP header.")
+	}
+	return s3Internal("store object", err)
+}
+
+// s3BodyReader reads a request body, reporting its failures (a client gone
+// mid-upload, a malformed aws-chunked frame) as API errors.
+type s3BodyReader struct{ r io.Reader }
+
+func (b s3BodyReader) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && err != io.EOF {
+		var ae smithy.APIError
+		if !errors.As(err, &ae) {
+			err = s3Err("IncompleteBody", "read the request body: "+err.Error())
+		}
+	}
+	return n, err
+}
+
+// s3Handle is an object opened for reading: its metadata and, when opened
+// with its body, a descriptor on exactly the bytes published with that
+// metadata, whatever writes and deletes happen meanwhile.
+type s3Handle struct {
+	*s3Object
+	f *os.File
+}
+
+// openObject finds an object and, if withBody, opens its body.
+func (s *S3) openObject(bucket, key string, withBody bool) (s3Handle, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	b, ok := s.buckets[bucket]
+	if !ok {
+		return s3Handle{}, s3NoSuchBucket(bucket)
+	}
+	o, ok := b.objects[key]
+	if !ok {
+		return s3Handle{}, s3NoSuchKey()
+	}
+	h := s3Handle{s3Object: o}
+	if withBody && o.file != "" {
+		// Open under the lock: a put of the same key renames its file
+		// over this one under the write lock, and an open descriptor
+		// keeps reading the bytes it was opened on.
+		f, err := os.Open(o.file)
+		if err != nil {
+			return s3Handle{}, s3Internal("open object", err)
+		}
+		h.f = f
+	}
+	return h, nil
+}
+
+// section returns bytes [r.start, r.end) of the body. Closing it releases
+// the handle.
+func (h s3Handle) section(r s3Range) io.ReadCloser {
+	if h.f == nil {
+		return io.NopCloser(bytes.NewReader(h.data[r.start:r.end]))
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{io.NewSectionReader(h.f, h.offset+r.start, r.end-r.start), h.f}
+}
+
+// close releases a handle whose body was not taken with section.
+func (h s3Handle) close() {
+	if h.f != nil {
+		h.f.Close()
+	}
+}
+
+// deleteObject removes an object. Removing a missing key succeeds, as in
+// S3.
+func (s *S3) deleteObject(bucket, key string) error {
 	s.mu.Lock()
-	if s.buckets[b.name] != b {
+	b, ok := s.buckets[bucket]
+	if !ok {
 		s.mu.Unlock()
-		return noSuchBucket(b.name)
+		return s3NoSuchBucket(bucket)
 	}
-	if err := os.Rename(tmp, final); err != nil {
+	o, ok := b.objects[key]
+	if !ok {
 		s.mu.Unlock()
-		return internal(err)
+		return nil
 	}
-	published = true
-	b.objects[obj.Key] = obj
+	if o.file != "" {
+		if err := os.Remove(o.file); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			s.mu.Unlock()
+			return s3Internal("delete object", err)
+		}
+	}
+	b.remove(key)
 	s.mu.Unlock()
-	if err := syncDir(b.dir); err != nil {
-		return internal(err)
+	if o.file != "" {
+		if err := syncDir(b.dir); err != nil {
+			return s3Internal("delete object", err)
+		}
 	}
 	return nil
 }
 
-// copyBody copies an object body, checking its declared length.
-func copyBody(w io.Writer, body io.Reader, size int64) (int64, error) {
-	var n int64
-	var err error
-	if size >= 0 {
-		n, err = io.CopyN(w, body, size)
-		if err == nil {
-			var one [1]byte
-			if m, _ := body.Read(one[:]); m > 0 {
-				return n, s3Error("IncompleteBody", "the body is longer than Content-Length")
+// s3Range is the part of an object a GET returns: bytes [start, end).
+type s3Range struct {
+	start, end int64
+	partial    bool // a Range was honoured: answer 206 with Content-Range
+}
+
+// contentRange is the Content-Range header of a partial response.
+func (r s3Range) contentRange(size int64) string {
+	return fmt.Sprintf("bytes %d-%d/%d", r.start, r.end-1, size)
+}
+
+// s3ParseRange resolves a Range header against an object's size. It
+// accepts bytes=a-b, bytes=a- and the suffix form bytes=-n (the last n
+// bytes). Like S3, it serves the whole object for a header it cannot parse
+// or one with several ranges, and fails with InvalidRange for a range that
+// starts past the end.
+func s3ParseRange(header string, size int64) (s3Range, error) {
+	whole := s3Range{0, size, false}
+	spec, ok := strings.CutPrefix(strings.TrimSpace(header), "bytes=")
+	if !ok || strings.Contains(spec, ",") {
+		return whole, nil
+	}
+	first, last, ok := strings.Cut(strings.TrimSpace(spec), "-")
+	if !ok {
+		return whole, nil
+	}
+	unsatisfiable := s3Err("InvalidRange", "The requested range is not satisfiable")
+	if first == "" {
+		n, err := strconv.ParseInt(last, 10, 64)
+		if err != nil || n < 0 {
+			return whole, nil
+		}
+		if n == 0 || size == 0 {
+			return whole, unsatisfiable
+		}
+		return s3Range{max(size-n, 0), size, true}, nil
+	}
+	a, err := strconv.ParseInt(first, 10, 64)
+	if err != nil || a < 0 {
+		return whole, nil
+	}
+	end := size
+	if last != "" {
+		b, err := strconv.ParseInt(last, 10, 64)
+		if err != nil || b < a {
+			return whole, nil
+		}
+		end = min(b+1, size)
+	}
+	if a >= size {
+		return whole, unsatisfiable
+	}
+	return s3Range{a, end, true}, nil
+}
+
+// s3ListQuery asks for a page of a bucket listing.
+type s3ListQuery struct {
+	prefix, delimiter string
+	after             string // list what sorts after this key or common prefix
+	maxKeys           int
+}
+
+// s3Page is a page of a bucket listing.
+type s3Page struct {
+	objects   []*s3Object
+	prefixes  []string // common prefixes, each ending with the delimiter
+	truncated bool
+	last      string // the last key or common prefix on the page
+}
+
+// list returns up to maxKeys keys and common prefixes, in byte order, that
+// start with prefix and sort after after. Keys that share a common prefix
+// are rolled up into it; a common prefix that sorts at or before after is
+// not repeated, which is how a page continues the one that ended with it.
+func (s *S3) list(bucket string, q s3ListQuery) (s3Page, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	b, ok := s.buckets[bucket]
+	if !ok {
+		return s3Page{}, s3NoSuchBucket(bucket)
+	}
+	var page s3Page
+	if q.maxKeys <= 0 {
+		return page, nil
+	}
+	i, _ := slices.BinarySearch(b.keys, max(q.prefix, q.after))
+	for ; i < len(b.keys); i++ {
+		k := b.keys[i]
+		if !strings.HasPrefix(k, q.prefix) {
+			break
+		}
+		if k <= q.after {
+			continue
+		}
+		entry, common := k, false
+		if q.delimiter != "" {
+			if j := strings.Index(k[len(q.prefix):], q.delimiter); j >= 0 {
+				entry, common = k[:len(q.prefix)+j+len(q.delimiter)], true
+				if entry <= q.after || entry == page.last {
+					continue
+				}
 			}
 		}
-	} else {
-		n, err = io.Copy(w, body)
-	}
-	if err != nil {
-		if ae, ok := err.(smithy.APIError); ok {
-			return n, ae
+		if len(page.objects)+len(page.prefixes) == q.maxKeys {
+			page.truncated = true
+			break
 		}
-		return n, s3Error("IncompleteBody", "You did not provide the number of bytes specified by the Content-Length HTTP header: "+err.Error())
+		if common {
+			page.prefixes = append(page.prefixes, entry)
+		} else {
+			page.objects = append(page.objects, b.objects[k])
+		}
+		page.last = entry
 	}
-	return n, nil
+	return page, nil
 }

@@ -155,16 +155,16 @@ func orString(v, def string) string {
 }
 
 func describeS3Error(where string, err error) error {
-	var nk *s3types.NoSuchKey
-	var nf *s3types.NotFound
-	var nb *s3types.NoSuchBucket
-	switch {
-	case errors.As(err, &nk), errors.As(err, &nf):
-		return fmt.Errorf("%s: no such object (or no such bucket)", where)
-	case errors.As(err, &nb):
-		return fmt.Errorf("%s: no such bucket", where)
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		switch ae.ErrorCode() {
+		case "NoSuchKey", "NotFound":
+			return fmt.Errorf("%s: no such object", where)
+		case "NoSuchBucket":
+			return fmt.Errorf("%s: no such bucket", where)
+		}
 	}
-	return fmt.Errorf("%s: %w", where, err)
+	return fmt.Errorf("%s: %s", where, backend.Explain(err))
 }
 
 func describeDecryptError(where string, err error) error {
