@@ -29,6 +29,10 @@ type Endpoints struct {
 	S3, KMS string
 	// PathStyle forces path-style S3 addressing. Local servers need it.
 	PathStyle bool
+	// Attempts caps the SDK's own attempts per call; 0 keeps its default
+	// (3). serve sets 1: the pipeline retries within each message's
+	// deadline itself, and two retry loops would multiply.
+	Attempts int
 }
 
 // Clients holds SDK clients for one configuration.
@@ -80,11 +84,13 @@ func NewClients(ctx context.Context, region string, ep Endpoints) (*Clients, err
 		// so the SDK's checksum validation would only warn on every read.
 		o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
 		o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
+		o.RetryMaxAttempts = ep.Attempts
 	})
 	c.KMS = kms.NewFromConfig(cfg, func(o *kms.Options) {
 		if ep.KMS != "" {
 			o.BaseEndpoint = aws.String(ep.KMS)
 		}
+		o.RetryMaxAttempts = ep.Attempts
 	})
 	return c, nil
 }

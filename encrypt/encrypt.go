@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"strconv"
 	"strings"
 
@@ -82,6 +83,23 @@ type Envelope struct {
 	Metadata map[string]string
 }
 
+// Variant is an envelope that differs from SES's on purpose, for decryptor
+// authors to test their failure and compatibility paths.
+type Variant string
+
+// Envelope variants. VariantSES is what SES writes.
+const (
+	VariantSES               Variant = ""
+	VariantCorruptTag        Variant = "corrupt-tag"           // the GCM tag does not authenticate
+	VariantNoCMKID           Variant = "no-kms-cmk-id"         // matdesc and context lack kms_cmk_id
+	VariantKMSContext        Variant = "kms+context"           // S3EC v2's wrap: aws:x-amz-cek-alg joins the context
+	VariantNoUnencryptedSize Variant = "no-unencrypted-length" // x-amz-unencrypted-content-length left out
+	VariantWrongIVLength     Variant = "wrong-iv-length"       // a 16-byte IV instead of 12
+)
+
+// Variants lists the variants other than VariantSES.
+var Variants = []Variant{VariantCorruptTag, VariantNoCMKID, VariantKMSContext, VariantNoUnencryptedSize, VariantWrongIVLength}
+
 // Seal encrypts plaintext under a new data key from KMS key keyID, bound to
 // encCtx, and returns the ciphertext appended to dst with the S3 metadata a
 // reader needs. As with cipher.AEAD, pass plaintext[:0] as dst to encrypt in
@@ -90,6 +108,26 @@ type Envelope struct {
 // The material description is encCtx itself, so encCtx must hold everything a
 // decryptor has to send back to KMS (for SES, kms_cmk_id included).
 func (s *Sealer) Seal(ctx context.Context, keyID string, encCtx map[string]string, dst, plaintext []byte) (*Envelope, error) {
+	return s.SealVariant(ctx, keyID, encCtx, dst, plaintext, VariantSES)
+}
+
+// SealVariant is Seal writing the envelope variant v.
+func (s *Sealer) SealVariant(ctx context.Context, keyID string, encCtx map[string]string, dst, plaintext []byte, v Variant) (*Envelope, error) {
+	wrapAlg, ivLen := WrapAlgKMS, ivSize
+	switch v {
+	case VariantSES, VariantCorruptTag, VariantNoUnencryptedSize:
+	case VariantNoCMKID:
+		encCtx = maps.Clone(encCtx)
+		delete(encCtx, ContextKeyCMKID)
+	case VariantKMSContext:
+		encCtx = maps.Clone(encCtx)
+		encCtx[ContextKeyCEKAlg] = CEKAlgAESGCM
+		wrapAlg = WrapAlgKMSContext
+	case VariantWrongIVLength:
+		ivLen = 16
+	default:
+		return nil, fmt.Errorf("envelope variant %q is unknown", v)
+	}
 	matdesc, err := MaterialDescription(encCtx)
 	if err != nil {
 		return nil, err
@@ -112,29 +150,34 @@ func (s *Sealer) Seal(ctx context.Context, keyID string, encCtx map[string]strin
 	if len(dk.CiphertextBlob) == 0 {
 		return nil, fmt.Errorf("generate data key %s: empty ciphertext blob", keyID)
 	}
-	iv := make([]byte, ivSize)
+	iv := make([]byte, ivLen)
 	if _, err := io.ReadFull(s.rand(), iv); err != nil {
 		return nil, fmt.Errorf("generate iv: %w", err)
 	}
-	gcm, err := newGCM(dk.Plaintext)
+	gcm, err := newGCMWithNonce(dk.Plaintext, ivLen)
 	if err != nil {
 		return nil, err
 	}
+	n := len(plaintext)
 	// SES's objects authenticate no additional data: every decryptor
 	// (Ruby's sets auth_data = "") opens them with an empty AAD.
 	body := gcm.Seal(dst, iv, plaintext, nil)
-	return &Envelope{
-		Body: body,
-		Metadata: map[string]string{
-			MetaKeyV2:             base64.StdEncoding.EncodeToString(dk.CiphertextBlob),
-			MetaIV:                base64.StdEncoding.EncodeToString(iv),
-			MetaCEKAlg:            CEKAlgAESGCM,
-			MetaWrapAlg:           WrapAlgKMS,
-			MetaTagLen:            TagLenBits,
-			MetaMatDesc:           matdesc,
-			MetaUnencryptedLength: strconv.Itoa(len(plaintext)),
-		},
-	}, nil
+	meta := map[string]string{
+		MetaKeyV2:             base64.StdEncoding.EncodeToString(dk.CiphertextBlob),
+		MetaIV:                base64.StdEncoding.EncodeToString(iv),
+		MetaCEKAlg:            CEKAlgAESGCM,
+		MetaWrapAlg:           wrapAlg,
+		MetaTagLen:            TagLenBits,
+		MetaMatDesc:           matdesc,
+		MetaUnencryptedLength: strconv.Itoa(n),
+	}
+	switch v {
+	case VariantCorruptTag:
+		body[len(body)-1] ^= 0x01
+	case VariantNoUnencryptedSize:
+		delete(meta, MetaUnencryptedLength)
+	}
+	return &Envelope{Body: body, Metadata: meta}, nil
 }
 
 func (s *Sealer) rand() io.Reader {
@@ -156,12 +199,14 @@ func MaterialDescription(encCtx map[string]string) (string, error) {
 	return string(bytes.TrimSuffix(b.Bytes(), []byte("\n"))), nil
 }
 
-func newGCM(key []byte) (cipher.AEAD, error) {
+func newGCM(key []byte) (cipher.AEAD, error) { return newGCMWithNonce(key, ivSize) }
+
+func newGCMWithNonce(key []byte, nonceSize int) (cipher.AEAD, error) {
 	block, err := aes.NewCipher(key)
 	if err != nil {
 		return nil, fmt.Errorf("new aes cipher: %w", err)
 	}
-	gcm, err := cipher.NewGCM(block)
+	gcm, err := cipher.NewGCMWithNonceSize(block, nonceSize)
 	if err != nil {
 		return nil, fmt.Errorf("new gcm: %w", err)
 	}

@@ -235,3 +235,49 @@ func TestMaterialDescription(t *testing.T) {
 		t.Fatalf("MaterialDescription() = %s, want %s", got, want)
 	}
 }
+
+func TestSealVariants(t *testing.T) {
+	for _, tt := range []struct {
+		v       encrypt.Variant
+		wantErr string // from Open, our reference reader
+		check   func(t *testing.T, env *encrypt.Envelope, k *stubKMS)
+	}{
+		{encrypt.VariantCorruptTag, "message authentication failed", nil},
+		{encrypt.VariantNoCMKID, "no kms_cmk_id", func(t *testing.T, env *encrypt.Envelope, k *stubKMS) {
+			if _, ok := k.contexts[0]["kms_cmk_id"]; ok || strings.Contains(env.Metadata["x-amz-matdesc"], "kms_cmk_id") {
+				t.Errorf("kms_cmk_id still present")
+			}
+		}},
+		{encrypt.VariantKMSContext, "", func(t *testing.T, env *encrypt.Envelope, k *stubKMS) {
+			if env.Metadata["x-amz-wrap-alg"] != "kms+context" || k.contexts[0]["aws:x-amz-cek-alg"] != "AES/GCM/NoPadding" ||
+				!strings.Contains(env.Metadata["x-amz-matdesc"], `"aws:x-amz-cek-alg":"AES/GCM/NoPadding"`) {
+				t.Errorf("kms+context envelope = %v, context %v", env.Metadata, k.contexts[0])
+			}
+		}},
+		{encrypt.VariantNoUnencryptedSize, "", func(t *testing.T, env *encrypt.Envelope, _ *stubKMS) {
+			if _, ok := env.Metadata["x-amz-unencrypted-content-length"]; ok {
+				t.Errorf("x-amz-unencrypted-content-length still present")
+			}
+		}},
+		{encrypt.VariantWrongIVLength, "IV is 16 bytes", nil},
+		{"no-such-variant", "unknown", nil},
+	} {
+		t.Run(string(tt.v), func(t *testing.T) {
+			k := newStub()
+			env, err := (&encrypt.Sealer{KMS: k}).SealVariant(t.Context(), "k", sesContext(), nil, []byte("Subject: v\r\n\r\nv\r\n"), tt.v)
+			if err != nil {
+				if tt.wantErr != "" && strings.Contains(err.Error(), tt.wantErr) {
+					return
+				}
+				t.Fatal(err)
+			}
+			if tt.check != nil {
+				tt.check(t, env, k)
+			}
+			_, err = encrypt.Open(t.Context(), k, env.Metadata, env.Body)
+			if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+				t.Errorf("Open() = %v, want %q", err, tt.wantErr)
+			}
+		})
+	}
+}

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/sesinbound/sesinbound/encrypt"
 )
 
 // Limits SES applies to actions.
@@ -95,6 +97,21 @@ func (r *ruleRun) run(ctx context.Context) (stopSet bool, err error) {
 	return false, nil
 }
 
+// variant is the envelope this rule writes: the message's control header,
+// else the rule's configured variant, else SES's own.
+func (r *ruleRun) variant() encrypt.Variant {
+	if v, ok := r.d.controls[ctlEnvelope]; ok {
+		if v := encrypt.Variant(strings.ToLower(v)); slices.Contains(encrypt.Variants, v) {
+			return v
+		}
+		r.d.p.logger().Warn("ignoring an unknown envelope variant in X-SESInbound-Envelope", slog.String("msg_id", r.d.res.MessageID), slog.String("variant", v))
+	}
+	if r.d.p.Envelopes != nil {
+		return r.d.p.Envelopes.Envelope(r.rule.Name)
+	}
+	return encrypt.VariantSES
+}
+
 // lastContentUse returns the index of the last action that reads the
 // content, or -1; only that action may consume the buffer.
 func (r *ruleRun) lastContentUse() int {
@@ -115,7 +132,7 @@ func (r *ruleRun) s3(ctx context.Context, a *S3Action, consume bool, ar *ActionR
 	if a.TopicArn != "" {
 		r.mailObject() // before the content may be encrypted in place
 	}
-	if err := r.d.p.storeS3(ctx, r.d.res.MessageID, r.rule.Name, a, r.content, consume, ar); err != nil {
+	if err := r.d.p.storeS3(ctx, r.d.res.MessageID, r.rule.Name, a, r.content, consume, r.variant(), ar); err != nil {
 		return err
 	}
 	if consume {

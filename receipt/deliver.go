@@ -111,6 +111,10 @@ type Processor struct {
 	// Journal records each message once it has its SMTP reply; nil keeps
 	// nothing.
 	Journal Journal
+	// Envelopes chooses a rule's envelope variant; nil writes SES's.
+	Envelopes Envelopes
+	// Retry bounds retries of S3 and KMS calls; zero means DefaultRetry.
+	Retry RetryPolicy
 	// Now returns the time a message is received; nil means time.Now.
 	Now func() time.Time
 	// Rand feeds message IDs and the opaque SES headers; nil means
@@ -319,9 +323,29 @@ func EncryptionContext(accountID, ruleName, messageID, kmsKeyARN string) map[str
 // application/octet-stream, as the other SDKs do.
 const objectContentType = "application/octet-stream"
 
-// storeS3 writes content as SES's S3 action does. With consume set it may
-// encrypt content in place, leaving it unusable.
-func (p *Processor) storeS3(ctx context.Context, id, ruleName string, a *S3Action, content []byte, consume bool, ar *ActionResult) error {
+// Envelopes chooses the envelope variant a rule writes (package faults).
+type Envelopes interface {
+	Envelope(rule string) encrypt.Variant
+}
+
+// storeS3 writes content as SES's S3 action does, in envelope variant v.
+// With consume set it may encrypt content in place, leaving it unusable.
+// Failures that may pass are retried within ctx; a configuration problem
+// (missing bucket, disabled key) is logged as such.
+func (p *Processor) storeS3(ctx context.Context, id, ruleName string, a *S3Action, content []byte, consume bool, v encrypt.Variant, ar *ActionResult) error {
+	err := p.putS3(ctx, id, ruleName, a, content, consume, v, ar)
+	if err != nil {
+		ar.Error = err.Error()
+		if IsConfigError(err) {
+			p.logger().LogAttrs(ctx, slog.LevelError, "backend configuration problem: the S3 action cannot store mail until it is fixed",
+				slog.String("msg_id", id), slog.String("rule", ruleName), slog.String("bucket", a.BucketName),
+				slog.String("kms_key", a.KmsKeyArn), slog.Any("err", err))
+		}
+	}
+	return err
+}
+
+func (p *Processor) putS3(ctx context.Context, id, ruleName string, a *S3Action, content []byte, consume bool, v encrypt.Variant, ar *ActionResult) error {
 	key := ObjectKey(a.ObjectKeyPrefix, id)
 	ar.Bucket, ar.Key, ar.KMSKeyArn = a.BucketName, key, a.KmsKeyArn
 	in := &s3.PutObjectInput{Bucket: aws.String(a.BucketName), Key: aws.String(key), ContentType: aws.String(objectContentType)}
@@ -331,22 +355,29 @@ func (p *Processor) storeS3(ctx context.Context, id, ruleName string, a *S3Actio
 		if consume {
 			dst = content[:0]
 		}
-		env, err := p.sealer.Seal(ctx, a.KmsKeyArn, EncryptionContext(p.rules.AccountID, ruleName, id, a.KmsKeyArn), dst, content)
+		var env *encrypt.Envelope
+		encCtx := EncryptionContext(p.rules.AccountID, ruleName, id, a.KmsKeyArn)
+		err := p.retry(ctx, func() (err error) {
+			env, err = p.sealer.SealVariant(ctx, a.KmsKeyArn, encCtx, dst, content, v)
+			return err
+		})
 		if err != nil {
-			ar.Error = err.Error()
 			return fmt.Errorf("s3 action %s/%s: %w", a.BucketName, key, err)
 		}
 		body, in.Metadata = env.Body, env.Metadata
 	}
-	in.Body = bytes.NewReader(body)
 	in.ContentLength = aws.Int64(int64(len(body)))
-	if _, err := p.store.PutObject(ctx, in); err != nil {
-		ar.Error = err.Error()
+	err := p.retry(ctx, func() error {
+		in.Body = bytes.NewReader(body) // a fresh reader for each attempt
+		_, err := p.store.PutObject(ctx, in)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("s3 action: put object %s/%s: %w", a.BucketName, key, err)
 	}
 	p.logger().LogAttrs(ctx, slog.LevelDebug, "stored", slog.String("msg_id", id),
 		slog.String("rule", ruleName), slog.String("bucket", a.BucketName), slog.String("key", key),
-		slog.Bool("encrypted", a.KmsKeyArn != ""))
+		slog.Bool("encrypted", a.KmsKeyArn != ""), slog.String("variant", string(v)))
 	return nil
 }
 

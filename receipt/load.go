@@ -192,6 +192,14 @@ func (c *checker) check(n *yaml.Node, t reflect.Type, path string) {
 		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" {
 			c.add(n, path, "want true or false, got %s", describe(n))
 		}
+	case reflect.Int:
+		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" {
+			c.add(n, path, "want a whole number, got %s", describe(n))
+		}
+	case reflect.Float64:
+		if n.Kind != yaml.ScalarNode || (n.ShortTag() != "!!int" && n.ShortTag() != "!!float") {
+			c.add(n, path, "want a number, got %s", describe(n))
+		}
 	}
 }
 

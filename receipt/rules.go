@@ -45,6 +45,8 @@ type RuleSet struct {
 	// events.
 	Topics    map[string]string `yaml:"Topics"`
 	Functions map[string]string `yaml:"Functions"`
+	// Faults are failures to inject from the start (see FaultSpec).
+	Faults *FaultSpec `yaml:"Faults"`
 
 	// Source names where the rules came from (a path, or "built-in"), for
 	// messages.

@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/sesinbound/sesinbound/encrypt"
 )
 
 // SetupNotificationID is the name of the object SES drops under an S3
@@ -62,7 +64,7 @@ func (p *Processor) WriteSetupNotifications(ctx context.Context) error {
 			}
 			var ar ActionResult
 			content := append(make([]byte, 0, len(body)+16), body...)
-			if err := p.storeS3(ctx, SetupNotificationID, r.Name, s, content, true, &ar); err != nil {
+			if err := p.storeS3(ctx, SetupNotificationID, r.Name, s, content, true, encrypt.VariantSES, &ar); err != nil {
 				return fmt.Errorf("setup notification for rule %s: %w", r.Name, err)
 			}
 		}

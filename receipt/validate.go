@@ -138,6 +138,9 @@ func (rs *RuleSet) validate() []Problem {
 		v.arn("Functions."+arn, arn, lambdaARNRE, "a Lambda function ARN")
 		v.url("Functions."+arn, rs.Functions[arn])
 	}
+	if rs.Faults != nil {
+		checkFaults(&v, "Faults", rs.Faults)
+	}
 	if len(rs.Rules) > MaxRules {
 		v.addf("Rules", "has %d rules; SES allows at most %d per rule set", len(rs.Rules), MaxRules)
 	}

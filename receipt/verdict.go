@@ -24,6 +24,7 @@ const (
 	ctlDKIM        = "dkim-verdict"
 	ctlDMARC       = "dmarc-verdict"
 	ctlDMARCPolicy = "dmarc-policy"
+	ctlEnvelope    = "envelope" // an envelope variant, see encrypt.Variant
 )
 
 // controls are the verdicts a message asked for.

@@ -39,7 +39,12 @@ func (l *listener) Accept() (net.Conn, error) {
 			want: []byte("220 " + host + " ESMTP Service Ready\r\n"),
 			host: host,
 		}
-		l.srv.track(bc)
+		if !l.srv.track(bc) {
+			l.srv.log.LogAttrs(l.srv.baseCtx, slog.LevelWarn, "connection refused: too many connections",
+				slog.String("remote", c.RemoteAddr().String()), slog.Int("code", 421))
+			go refuse(c, replyLine(replyTooBusy))
+			continue
+		}
 		return bc, nil
 	}
 }

@@ -1,8 +1,10 @@
 package smtpd
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"net"
 
 	"github.com/emersion/go-smtp"
 
@@ -20,6 +22,9 @@ var (
 	// and RFC 3463's.
 	replyTLSRequired = &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "Must issue a STARTTLS command first"}
 	replyBlocked     = &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "Access denied"}
+	replyTooBusy     = &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: "Too many connections, try again later"}
+	replyTimeout     = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 4, 2}, Message: "Timeout waiting for data"}
+	replyHeaderLarge = &smtp.SMTPError{Code: 552, EnhancedCode: smtp.EnhancedCode{5, 3, 4}, Message: "Message header too large"}
 )
 
 // reply converts err into what go-smtp writes to the client. It returns a
@@ -31,6 +36,10 @@ func reply(err error) error {
 		return nil
 	case errors.As(err, &se):
 		return se // e.g. smtp.ErrDataTooLarge (552 5.3.4) from the DATA reader
+	case isTimeout(err):
+		return replyTimeout
+	case errors.Is(err, errHeaderTooLarge):
+		return replyHeaderLarge
 	case errors.Is(err, smtp.ErrTooLongLine):
 		// go-smtp stops reading the connection after this; the message can
 		// never be received as it is, so the refusal is permanent.
@@ -46,6 +55,17 @@ func reply(err error) error {
 	default: // timeouts, S3 and KMS outages, bugs: the sender should retry
 		return replyTryLater
 	}
+}
+
+// errHeaderTooLarge is returned for a header section over the limits.
+var errHeaderTooLarge = errors.New("message header too large")
+
+// isTimeout reports a network read timeout, such as DataTimeout expiring.
+func isTimeout(err error) bool {
+	var ne net.Error
+	// context.DeadlineExceeded is a net.Error too; it means the backend was
+	// slow, which is not the client's timeout.
+	return errors.As(err, &ne) && ne.Timeout() && !errors.Is(err, context.DeadlineExceeded)
 }
 
 // replyStored is the reply to a message that has been stored. SES's own

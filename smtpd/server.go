@@ -29,14 +29,24 @@ type Receiver interface {
 	Replied(ctx context.Context, res *receipt.Result, code int, text string)
 }
 
+// Faults injects replies at MAIL, RCPT or DATA.
+type Faults interface {
+	SMTPFault(stage string) (code int, enhanced [3]int, message string, ok bool)
+}
+
 // Defaults for the zero values of Server's fields.
 const (
 	DefaultHostname        = "inbound-smtp.us-east-1.amazonaws.com"
-	DefaultMaxMessageBytes = 40 << 20 // SES's limit for the S3 action, headers included
-	DefaultMaxRecipients   = 1000     // RFC 5321 asks for at least 100
-	DefaultReadTimeout     = 5 * time.Minute
+	DefaultMaxMessageBytes = 40 << 20         // SES's limit for the S3 action, headers included
+	DefaultMaxRecipients   = 1000             // RFC 5321 asks for at least 100
+	DefaultReadTimeout     = 5 * time.Minute  // RFC 5321 §4.5.3.2: 5 minutes per command
+	DefaultDataTimeout     = 10 * time.Minute // RFC 5321 §4.5.3.2.6: 10 minutes for the whole DATA
 	DefaultWriteTimeout    = 5 * time.Minute
-	DefaultDeliverTimeout  = 60 * time.Second
+	DefaultDeliverTimeout  = 30 * time.Second
+	DefaultMaxLineLength   = 2000    // go-smtp's default, twice RFC 5321's 1000
+	DefaultMaxHeaderBytes  = 1 << 20 // the header section
+	DefaultMaxHeaderFields = 1000
+	DefaultMaxConns        = 500
 )
 
 // Server is an SMTP server in front of a Receiver. Set its fields before
@@ -52,6 +62,18 @@ type Server struct {
 	// ReadTimeout and WriteTimeout bound each command and reply; 0 means the
 	// defaults.
 	ReadTimeout, WriteTimeout time.Duration
+	// DataTimeout bounds the transfer of one message, from the 354 to the
+	// final dot, so a client that trickles bytes cannot hold a connection.
+	DataTimeout time.Duration
+	// MaxLineLength limits command and message lines (500 5.6.0 past it).
+	MaxLineLength int
+	// MaxHeaderBytes and MaxHeaderFields limit a message's header section
+	// (552 5.3.4 past them).
+	MaxHeaderBytes, MaxHeaderFields int
+	// MaxConns limits concurrent connections; more are refused with 421.
+	MaxConns int
+	// Faults, when set, injects SMTP replies (package faults).
+	Faults Faults
 	// DeliverTimeout bounds the work done after DATA before the reply; past
 	// it the sender gets 451.
 	DeliverTimeout time.Duration
@@ -95,6 +117,7 @@ func (s *Server) init() {
 	srv.MaxRecipients = orDefault(s.MaxRecipients, DefaultMaxRecipients)
 	srv.ReadTimeout = orDefault(s.ReadTimeout, DefaultReadTimeout)
 	srv.WriteTimeout = orDefault(s.WriteTimeout, DefaultWriteTimeout)
+	srv.MaxLineLength = orDefault(s.MaxLineLength, DefaultMaxLineLength)
 	srv.TLSConfig = s.TLSConfig
 	srv.ErrorLog = slogPrinter{s.log}
 	s.smtp = srv
@@ -147,11 +170,16 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return err
 }
 
-// track and untrack keep the set of open connections.
-func (s *Server) track(c net.Conn) {
+// track adds a connection to the set of open ones, or reports false when
+// MaxConns are already open.
+func (s *Server) track(c net.Conn) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if len(s.conns) >= orDefault(s.MaxConns, DefaultMaxConns) {
+		return false
+	}
 	s.conns[c] = struct{}{}
+	return true
 }
 
 func (s *Server) untrack(c net.Conn) {

@@ -1,11 +1,14 @@
 package smtpd
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/netip"
+	"time"
 
 	"github.com/emersion/go-smtp"
 
@@ -66,8 +69,25 @@ func (s *session) client() receipt.Client {
 	return receipt.Client{Addr: s.remote, Helo: s.conn.Hostname(), TLS: tls}
 }
 
+// fault returns an injected reply for stage, if one fires.
+func (s *session) fault(stage string) error {
+	if s.srv.Faults == nil {
+		return nil
+	}
+	code, enh, msg, ok := s.srv.Faults.SMTPFault(stage)
+	if !ok {
+		return nil
+	}
+	s.srv.log.LogAttrs(s.srv.baseCtx, slog.LevelInfo, "injected fault", slog.String("stage", stage), slog.Int("code", code),
+		slog.String("remote", s.remote.String()))
+	return &smtp.SMTPError{Code: code, EnhancedCode: smtp.EnhancedCode(enh), Message: msg}
+}
+
 func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	s.Reset()
+	if err := s.fault("MAIL"); err != nil {
+		return err
+	}
 	if opts != nil && opts.Size > 0 {
 		if opts.Size > s.srv.smtp.MaxMessageBytes {
 			return smtp.ErrDataTooLarge
@@ -79,6 +99,9 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 }
 
 func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	if err := s.fault("RCPT"); err != nil {
+		return err
+	}
 	err := s.srv.recv.AcceptsRecipient(s.srv.baseCtx, to, s.client())
 	if err != nil {
 		s.srv.log.LogAttrs(s.srv.baseCtx, slog.LevelInfo, "recipient refused",
@@ -92,9 +115,22 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 func (s *session) Data(r io.Reader) error {
 	s.inMessage = true
 	s.srv.beginMessage()
+	// go-smtp sets a read deadline per command line only; bound the whole
+	// transfer, or a client sending one byte a minute holds the slot.
+	s.conn.Conn().SetReadDeadline(time.Now().Add(orDefault(s.srv.DataTimeout, DefaultDataTimeout)))
 	data, err := readMessage(r, s.size)
 	if err != nil {
+		s.srv.log.LogAttrs(s.srv.baseCtx, slog.LevelInfo, "message not received", slog.String("from", s.from),
+			slog.String("remote", s.remote.String()), slog.Int("code", code(reply(err))), slog.Any("err", err))
 		return reply(err)
+	}
+	if err := s.checkHeader(data); err != nil {
+		s.srv.log.LogAttrs(s.srv.baseCtx, slog.LevelInfo, "message refused", slog.String("from", s.from),
+			slog.String("remote", s.remote.String()), slog.Int("code", code(reply(err))), slog.Any("err", err))
+		return reply(err)
+	}
+	if err := s.fault("DATA"); err != nil {
+		return err
 	}
 	msg := &receipt.Message{From: s.from, To: s.to, Data: data, Client: s.client()}
 	ctx, cancel := context.WithTimeout(s.srv.baseCtx, orDefault(s.srv.DeliverTimeout, DefaultDeliverTimeout))
@@ -120,6 +156,24 @@ func (s *session) Data(r io.Reader) error {
 		s.replied = &pendingReply{res: res, code: code(rep), text: replyText(rep)}
 	}
 	return rep
+}
+
+// checkHeader applies the header section limits.
+func (s *session) checkHeader(data []byte) error {
+	end := receipt.HeaderEnd(data)
+	if max := orDefault(s.srv.MaxHeaderBytes, DefaultMaxHeaderBytes); end > max {
+		return fmt.Errorf("%w: %d bytes, the limit is %d", errHeaderTooLarge, end, max)
+	}
+	fields := 0
+	for _, line := range bytes.SplitAfter(data[:end], []byte("\n")) {
+		if len(line) > 0 && line[0] != ' ' && line[0] != '\t' {
+			fields++
+		}
+	}
+	if max := orDefault(s.srv.MaxHeaderFields, DefaultMaxHeaderFields); fields > max {
+		return fmt.Errorf("%w: %d fields, the limit is %d", errHeaderTooLarge, fields, max)
+	}
+	return nil
 }
 
 // readMessage reads a whole DATA section. go-smtp's reader enforces the size

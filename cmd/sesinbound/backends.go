@@ -64,7 +64,7 @@ func openBackends(ctx context.Context, c Config, rules *receipt.RuleSet, getenv 
 	s3URL := endpoint(c.S3Endpoint, "S3", getenv)
 	kmsURL := endpoint(c.KMSEndpoint, "KMS", getenv)
 	if s3URL != "" || kmsURL != "" {
-		ep := backend.Endpoints{PathStyle: c.PathStyle}
+		ep := backend.Endpoints{PathStyle: c.PathStyle, Attempts: 1}
 		if s3URL != endpointAWS {
 			ep.S3 = s3URL
 		}

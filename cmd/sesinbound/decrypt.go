@@ -33,11 +33,13 @@ func decrypt(ctx context.Context, args []string, getenv func(string) string, std
 	awsAddr := fs.String("aws-addr", orString(getenv("SESINBOUND_AWS_ADDR"), DefaultConfig().AWSAddr), "")
 	s3Endpoint := fs.String("s3-endpoint", getenv("SESINBOUND_S3_ENDPOINT"), "")
 	kmsEndpoint := fs.String("kms-endpoint", getenv("SESINBOUND_KMS_ENDPOINT"), "")
-	pathStyle := true
-	if err := envBool(&pathStyle, "SESINBOUND_S3_PATH_STYLE", getenv); err != nil {
-		return err
+	pathStyle := boolValue(true)
+	if v := getenv("SESINBOUND_S3_PATH_STYLE"); v != "" {
+		if err := pathStyle.Set(v); err != nil {
+			return fmt.Errorf("SESINBOUND_S3_PATH_STYLE=%q: %v", v, err)
+		}
 	}
-	fs.BoolVar(&pathStyle, "s3-path-style", pathStyle, "")
+	fs.Var(&pathStyle, "s3-path-style", "")
 	var outPath string
 	fs.StringVar(&outPath, "output", "", "")
 	fs.StringVar(&outPath, "o", "", "")
@@ -54,7 +56,7 @@ func decrypt(ctx context.Context, args []string, getenv func(string) string, std
 
 	// Each service is where serve would find it: its own endpoint if one is
 	// configured, otherwise sesinbound's embedded endpoint at --aws-addr.
-	ep := backend.Endpoints{PathStyle: pathStyle}
+	ep := backend.Endpoints{PathStyle: bool(pathStyle)}
 	for _, svc := range []struct {
 		flag, name string
 		dst        *string

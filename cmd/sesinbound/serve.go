@@ -2,15 +2,14 @@ package main
 
 import (
 	"context"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -23,116 +22,11 @@ import (
 	"github.com/sesinbound/sesinbound/encrypt"
 	"github.com/sesinbound/sesinbound/events"
 	"github.com/sesinbound/sesinbound/fakes"
+	"github.com/sesinbound/sesinbound/faults"
 	"github.com/sesinbound/sesinbound/journal"
 	"github.com/sesinbound/sesinbound/receipt"
 	"github.com/sesinbound/sesinbound/smtpd"
 )
-
-// Config is everything serve needs, from flags and SESINBOUND_* variables.
-type Config struct {
-	ConfigPath string
-	SMTPAddr   string
-	AWSAddr    string
-	DataDir    string
-	LogLevel   string
-	LogFormat  string
-
-	// S3Endpoint and KMSEndpoint choose each backend: "" leaves it to
-	// AWS_ENDPOINT_URL_<SERVICE> and AWS_ENDPOINT_URL (embedded when they
-	// are unset), "embedded" forces the fake, "aws" means real AWS, and
-	// anything else is an endpoint URL.
-	S3Endpoint  string
-	KMSEndpoint string
-	// PathStyle addresses an external S3 path-style (/bucket/key), as local
-	// servers need.
-	PathStyle bool
-	// NoCreate makes startup fail, naming them, when buckets or keys the
-	// rules name are missing, instead of creating them.
-	NoCreate bool
-	// RelayAddr is the SMTP relay that BounceAction DSNs go through; ""
-	// records them only.
-	RelayAddr string
-	// TLSCert and TLSKey are the STARTTLS certificate; without them a
-	// self-signed one is made (and kept in DataDir).
-	TLSCert, TLSKey string
-}
-
-// DefaultConfig returns the settings used when nothing is given.
-func DefaultConfig() Config {
-	return Config{
-		SMTPAddr:  "127.0.0.1:2525",
-		AWSAddr:   "127.0.0.1:4566",
-		LogLevel:  "info",
-		LogFormat: "text",
-		PathStyle: true,
-	}
-}
-
-// parseServeFlags fills a Config from the environment, then the flags, which
-// win.
-func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer) (Config, bool, error) {
-	c := DefaultConfig()
-	env := func(dst *string, name string) {
-		if v := getenv(name); v != "" {
-			*dst = v
-		}
-	}
-	env(&c.ConfigPath, "SESINBOUND_CONFIG")
-	env(&c.SMTPAddr, "SESINBOUND_SMTP_ADDR")
-	env(&c.AWSAddr, "SESINBOUND_AWS_ADDR")
-	env(&c.DataDir, "SESINBOUND_DATA_DIR")
-	env(&c.LogLevel, "SESINBOUND_LOG_LEVEL")
-	env(&c.LogFormat, "SESINBOUND_LOG_FORMAT")
-	env(&c.S3Endpoint, "SESINBOUND_S3_ENDPOINT")
-	env(&c.KMSEndpoint, "SESINBOUND_KMS_ENDPOINT")
-	env(&c.RelayAddr, "SESINBOUND_RELAY_ADDR")
-	env(&c.TLSCert, "SESINBOUND_TLS_CERT")
-	env(&c.TLSKey, "SESINBOUND_TLS_KEY")
-	if err := envBool(&c.PathStyle, "SESINBOUND_S3_PATH_STYLE", getenv); err != nil {
-		return c, false, err
-	}
-	if err := envBool(&c.NoCreate, "SESINBOUND_NO_CREATE", getenv); err != nil {
-		return c, false, err
-	}
-
-	fs := flag.NewFlagSet("sesinbound", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, usage) }
-	fs.StringVar(&c.ConfigPath, "config", c.ConfigPath, "")
-	fs.StringVar(&c.SMTPAddr, "smtp-addr", c.SMTPAddr, "")
-	fs.StringVar(&c.AWSAddr, "aws-addr", c.AWSAddr, "")
-	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "")
-	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "")
-	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "")
-	fs.StringVar(&c.S3Endpoint, "s3-endpoint", c.S3Endpoint, "")
-	fs.StringVar(&c.KMSEndpoint, "kms-endpoint", c.KMSEndpoint, "")
-	fs.BoolVar(&c.PathStyle, "s3-path-style", c.PathStyle, "")
-	fs.BoolVar(&c.NoCreate, "no-create", c.NoCreate, "")
-	fs.StringVar(&c.RelayAddr, "relay-addr", c.RelayAddr, "")
-	fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, "")
-	fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "")
-	showVersion := fs.Bool("version", false, "")
-	if err := fs.Parse(args); err != nil {
-		return c, false, err
-	}
-	if fs.NArg() > 0 {
-		return c, false, fmt.Errorf("unexpected argument %q; run sesinbound --help", fs.Arg(0))
-	}
-	return c, *showVersion, nil
-}
-
-func envBool(dst *bool, name string, getenv func(string) string) error {
-	v := getenv(name)
-	if v == "" {
-		return nil
-	}
-	b, err := strconv.ParseBool(v)
-	if err != nil {
-		return fmt.Errorf("%s=%q: want true or false", name, v)
-	}
-	*dst = b
-	return nil
-}
 
 func newLogger(c Config, w io.Writer) (*slog.Logger, error) {
 	var level slog.Level
@@ -224,8 +118,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		return err
 	}
 	jrnl := journal.New(0)
-	proc := receipt.NewProcessor(rules, &encrypt.Sealer{KMS: be.kms}, be.s3)
-	proc.Log, proc.Events, proc.Journal = log, router, jrnl
+	flts := faults.New()
+	if rules.Faults != nil {
+		if err := flts.Set(*rules.Faults); err != nil {
+			return err
+		}
+	}
+	proc := receipt.NewProcessor(rules, &encrypt.Sealer{KMS: faults.KMS{KMS: be.kms, Faults: flts}},
+		faults.Store{ObjectStore: be.s3, Faults: flts})
+	proc.Log, proc.Events, proc.Journal, proc.Envelopes = log, router, jrnl, flts
 	if c.RelayAddr != "" {
 		proc.Bouncer = &events.Relay{Addr: c.RelayAddr, Helo: hostname}
 	}
@@ -236,14 +137,25 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	control.Handle("/_sesinbound/messages", jrnl.Handler())
 	control.Handle("/_sesinbound/messages/", jrnl.Handler())
 	control.Handle("/_sesinbound/sns/", signer.Handler())
+	control.Handle("/_sesinbound/faults", flts.Handler())
 	httpSrv := &http.Server{
-		Handler:           awsHandler(fakes.Handler(be.fakeS3, be.fakeKMS), control),
+		Handler:           awsHandler(flts.Middleware(fakes.Handler(be.fakeS3, be.fakeKMS)), requireToken(c.AdminToken, control)),
 		ReadHeaderTimeout: 30 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	smtpSrv := smtpd.NewServer(ctx, proc, log)
 	smtpSrv.Hostname = hostname
 	smtpSrv.TLSConfig = tlsConfig
+	smtpSrv.Faults = flts
+	smtpSrv.MaxMessageBytes = c.MaxMessageBytes
+	smtpSrv.MaxRecipients = c.MaxRecipients
+	smtpSrv.MaxLineLength = c.MaxLineLength
+	smtpSrv.MaxHeaderBytes = int(c.MaxHeaderBytes)
+	smtpSrv.MaxHeaderFields = c.MaxHeaderFields
+	smtpSrv.MaxConns = c.MaxConns
+	smtpSrv.ReadTimeout = c.CommandTimeout
+	smtpSrv.DataTimeout = c.DataTimeout
+	smtpSrv.DeliverTimeout = c.DeliverTimeout
 
 	errc := make(chan error, 2)
 	go func() { errc <- serveHTTP(httpSrv, awsLn) }()
@@ -308,6 +220,30 @@ func awsHandler(aws, control http.Handler) http.Handler {
 			return
 		}
 		aws.ServeHTTP(w, r)
+	})
+}
+
+// requireToken guards the /_sesinbound/ paths that change state: with a
+// token configured, PUT, POST and DELETE need "Authorization: Bearer
+// <token>". Reading needs nothing.
+func requireToken(token string, next http.Handler) http.Handler {
+	if token == "" {
+		return next
+	}
+	want := []byte("Bearer " + token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodGet, http.MethodHead:
+		default:
+			if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="sesinbound"`)
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusUnauthorized)
+				io.WriteString(w, `{"error":"send 'Authorization: Bearer <admin token>' to change state"}`+"\n")
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
 	})
 }
 

@@ -1,0 +1,251 @@
+// Package faults injects failures on purpose, so that users can test their
+// own error paths: SMTP replies at MAIL, RCPT or DATA; AWS errors from S3
+// and KMS calls, made by sesinbound's pipeline or sent to the embedded
+// endpoint; and envelope variants that rules write instead of SES's.
+//
+// Faults come from the rules file's Faults section and, at run time, from
+// /_sesinbound/faults. Each fires for the next Count matching events, with
+// a Probability, or (with neither) every time until cleared.
+package faults
+
+import (
+	"context"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
+
+	"github.com/sesinbound/sesinbound/encrypt"
+	"github.com/sesinbound/sesinbound/receipt"
+)
+
+// Registry holds the faults in force. It is safe for concurrent use.
+type Registry struct {
+	mu        sync.Mutex
+	smtp      []*firing[receipt.SMTPFault]
+	aws       []*firing[receipt.AWSFault]
+	envelopes map[string]string
+	// Rand returns a number in [0, 1) for probabilities; nil means
+	// math/rand/v2.
+	Rand func() float64
+}
+
+// firing is a fault with what is left of its count.
+type firing[T any] struct {
+	fault     T
+	remaining int // -1: unlimited
+	p         float64
+}
+
+// New returns an empty Registry.
+func New() *Registry { return &Registry{envelopes: map[string]string{}} }
+
+// Set replaces every fault with spec's.
+func (r *Registry) Set(spec receipt.FaultSpec) error {
+	if err := receipt.CheckFaults(&spec); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.smtp, r.aws, r.envelopes = nil, nil, map[string]string{}
+	r.add(spec)
+	return nil
+}
+
+// Add adds spec's faults to those in force.
+func (r *Registry) Add(spec receipt.FaultSpec) error {
+	if err := receipt.CheckFaults(&spec); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.add(spec)
+	return nil
+}
+
+func (r *Registry) add(spec receipt.FaultSpec) {
+	for _, f := range spec.SMTP {
+		f.Stage = strings.ToUpper(f.Stage)
+		r.smtp = append(r.smtp, &firing[receipt.SMTPFault]{fault: f, remaining: remaining(f.Count), p: f.Probability})
+	}
+	for _, f := range spec.AWS {
+		f.Service = strings.ToLower(f.Service)
+		if f.Scope == "" {
+			f.Scope = receipt.ScopeBoth
+		}
+		r.aws = append(r.aws, &firing[receipt.AWSFault]{fault: f, remaining: remaining(f.Count), p: f.Probability})
+	}
+	for rule, v := range spec.Envelopes {
+		r.envelopes[rule] = v
+	}
+}
+
+func remaining(count int) int {
+	if count > 0 {
+		return count
+	}
+	return -1
+}
+
+// Clear removes every fault.
+func (r *Registry) Clear() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.smtp, r.aws, r.envelopes = nil, nil, map[string]string{}
+}
+
+// Spec returns the faults in force, with what is left of each count.
+func (r *Registry) Spec() receipt.FaultSpec {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var spec receipt.FaultSpec
+	for _, f := range r.smtp {
+		s := f.fault
+		if f.remaining >= 0 {
+			n := f.remaining
+			s.Remaining = &n
+		}
+		spec.SMTP = append(spec.SMTP, s)
+	}
+	for _, f := range r.aws {
+		a := f.fault
+		if f.remaining >= 0 {
+			n := f.remaining
+			a.Remaining = &n
+		}
+		spec.AWS = append(spec.AWS, a)
+	}
+	if len(r.envelopes) > 0 {
+		spec.Envelopes = map[string]string{}
+		for k, v := range r.envelopes {
+			spec.Envelopes[k] = v
+		}
+	}
+	return spec
+}
+
+// fire decides whether f fires now, and uses up one of its count if so.
+// The caller holds r.mu.
+func fire[T any](r *Registry, f *firing[T]) bool {
+	if f.remaining == 0 {
+		return false
+	}
+	if f.p > 0 && r.random() >= f.p {
+		return false
+	}
+	if f.remaining > 0 {
+		f.remaining--
+	}
+	return true
+}
+
+func (r *Registry) random() float64 {
+	if r.Rand != nil {
+		return r.Rand()
+	}
+	return rand.Float64()
+}
+
+// SMTPFault returns the reply to inject at stage (MAIL, RCPT or DATA), if a
+// fault fires.
+func (r *Registry) SMTPFault(stage string) (code int, enhanced [3]int, message string, ok bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, f := range r.smtp {
+		if f.fault.Stage != stage || !fire(r, f) {
+			continue
+		}
+		s := f.fault
+		enhanced = [3]int{s.Code / 100, 0, 0}
+		if parts := strings.Split(s.Status, "."); len(parts) == 3 {
+			for i, p := range parts {
+				enhanced[i], _ = strconv.Atoi(p)
+			}
+		}
+		message = s.Message
+		if message == "" {
+			message = "Injected fault"
+		}
+		return s.Code, enhanced, message, true
+	}
+	return 0, enhanced, "", false
+}
+
+// AWSFault returns the error to inject for a call to service's operation
+// from scope (receipt.ScopeSesinbound or receipt.ScopeEndpoint), if a fault
+// fires.
+func (r *Registry) AWSFault(scope, service, operation string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, f := range r.aws {
+		a := f.fault
+		if a.Service != service || (a.Operation != "" && !strings.EqualFold(a.Operation, operation)) ||
+			(a.Scope != receipt.ScopeBoth && a.Scope != scope) || !fire(r, f) {
+			continue
+		}
+		msg := a.Message
+		if msg == "" {
+			msg = "injected by sesinbound"
+		}
+		fault := smithy.FaultClient
+		if serverError(a.Error) {
+			fault = smithy.FaultServer
+		}
+		return &smithy.GenericAPIError{Code: a.Error, Message: msg, Fault: fault}
+	}
+	return nil
+}
+
+// serverError reports whether AWS sends an error code as a 5xx.
+func serverError(code string) bool {
+	switch code {
+	case "InternalError", "ServiceUnavailable", "SlowDown", "KMSInternalException", "DependencyTimeoutException",
+		"KeyUnavailableException", "InternalFailure":
+		return true
+	}
+	return false
+}
+
+// Envelope returns the envelope variant a rule writes.
+func (r *Registry) Envelope(rule string) encrypt.Variant {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if v, ok := r.envelopes[rule]; ok {
+		return encrypt.Variant(v)
+	}
+	return encrypt.Variant(r.envelopes["*"])
+}
+
+// Store makes the pipeline's S3 writes subject to AWS faults of scope
+// sesinbound.
+type Store struct {
+	receipt.ObjectStore
+	Faults *Registry
+}
+
+// PutObject fails with an injected error or calls the store.
+func (s Store) PutObject(ctx context.Context, in *s3.PutObjectInput, optFns ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
+	if err := s.Faults.AWSFault(receipt.ScopeSesinbound, "s3", "PutObject"); err != nil {
+		return nil, err
+	}
+	return s.ObjectStore.PutObject(ctx, in, optFns...)
+}
+
+// KMS makes the pipeline's data-key requests subject to AWS faults of
+// scope sesinbound.
+type KMS struct {
+	encrypt.KMS
+	Faults *Registry
+}
+
+// GenerateDataKey fails with an injected error or calls KMS.
+func (k KMS) GenerateDataKey(ctx context.Context, in *kms.GenerateDataKeyInput, optFns ...func(*kms.Options)) (*kms.GenerateDataKeyOutput, error) {
+	if err := k.Faults.AWSFault(receipt.ScopeSesinbound, "kms", "GenerateDataKey"); err != nil {
+		return nil, err
+	}
+	return k.KMS.GenerateDataKey(ctx, in, optFns...)
+}
