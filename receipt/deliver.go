@@ -230,9 +230,9 @@ func (p *Processor) Deliver(ctx context.Context, msg *Message) (*Result, error) 
 	return d.res, nil
 }
 
-// Replied finishes a message once the SMTP client has its reply: it records
-// the reply, and for a stored message sends the DSNs of its BounceActions,
-// since SES bounces after the SMTP conversation, never during it.
+// Replied finishes a message once its SMTP reply is known: it records the
+// reply, and for a stored message sends the DSNs of its BounceActions in the
+// background, since SES bounces after the SMTP conversation, never in it.
 func (p *Processor) Replied(ctx context.Context, res *Result, code int, text string) {
 	if res == nil {
 		return

@@ -24,8 +24,8 @@ type Receiver interface {
 	AcceptsRecipient(ctx context.Context, rcpt string, client receipt.Client) error
 	// Deliver processes a complete message and returns once it is stored.
 	Deliver(ctx context.Context, msg *receipt.Message) (*receipt.Result, error)
-	// Replied is called once the client has the reply to a message that
-	// reached Deliver.
+	// Replied is called with the reply to a message that reached Deliver,
+	// just before the client is sent it.
 	Replied(ctx context.Context, res *receipt.Result, code int, text string)
 }
 

@@ -24,20 +24,12 @@ type session struct {
 	to     []string
 	size   int64 // the SIZE the client declared, if any
 
-	// replied is the last message delivered and its reply, reported to the
-	// Receiver once go-smtp has written the reply (it resets the session
-	// right after).
-	replied *pendingReply
 	// inMessage is set from DATA until the reply is written, for graceful
 	// shutdown.
 	inMessage bool
 }
 
-type pendingReply struct {
-	res  *receipt.Result
-	code int
-	text string
-}
+
 
 func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
 	sess := &session{srv: s, conn: c}
@@ -49,10 +41,6 @@ func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
 
 func (s *session) Reset() {
 	s.from, s.to, s.size = "", nil, 0
-	if p := s.replied; p != nil {
-		s.replied = nil
-		s.srv.recv.Replied(s.srv.baseCtx, p.res, p.code, p.text)
-	}
 	if s.inMessage {
 		s.inMessage = false
 		s.srv.endMessage()
@@ -153,7 +141,9 @@ func (s *session) Data(r io.Reader) error {
 		s.srv.log.LogAttrs(ctx, slog.LevelInfo, "message accepted", append(attrs, slog.Int("code", 250))...)
 	}
 	if res != nil {
-		s.replied = &pendingReply{res: res, code: code(rep), text: replyText(rep)}
+		// Report the reply now, before go-smtp writes it, so that the record
+		// is complete by the time the client reads its reply.
+		s.srv.recv.Replied(s.srv.baseCtx, res, code(rep), replyText(rep))
 	}
 	return rep
 }
