@@ -29,8 +29,6 @@ type session struct {
 	inMessage bool
 }
 
-
-
 func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
 	sess := &session{srv: s, conn: c}
 	if ta, ok := c.Conn().RemoteAddr().(*net.TCPAddr); ok {
