@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/smithy-go"
@@ -162,6 +163,9 @@ func (s *S3) putObject(p s3Put) (*s3Object, error) {
 	meta := p.meta
 	meta.LastModified = s.now()
 	var sink s3Sink = &s3MemorySink{}
+	if p.size > 0 && p.size <= limit {
+		sink.(*s3MemorySink).Grow(int(p.size)) // one allocation, no regrowth
+	}
 	if b.dir != "" {
 		if sink, err = s3NewFileSink(b.dir, meta); err != nil {
 			return nil, s3Internal("put object", err)
@@ -219,6 +223,10 @@ func (m *s3MemorySink) finish(meta s3Meta) (*s3Object, error) {
 func (m *s3MemorySink) publish() error { return nil }
 func (m *s3MemorySink) discard()       {}
 
+// s3CopyBuffers recycles copy buffers: every PutObject needs one, and a
+// fresh 32 KB buffer per call costs more than the copy of a small object.
+var s3CopyBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
 // s3CopyBody copies an upload's body to w through sums, checking its length
 // (exactly size bytes unless size is -1, and at most limit) and then its
 // checksums. It returns the number of bytes copied.
@@ -228,12 +236,17 @@ func s3CopyBody(w io.Writer, body io.Reader, size, limit int64, sums *s3Digests)
 	}
 	src := s3BodyReader{body}
 	dst := io.MultiWriter(w, sums)
+	bp := s3CopyBuffers.Get().(*[]byte)
+	defer s3CopyBuffers.Put(bp)
 	var n int64
 	var err error
 	if size >= 0 {
-		n, err = io.CopyN(dst, src, size)
+		n, err = io.CopyBuffer(dst, io.LimitReader(src, size), *bp)
+		if err == nil && n < size {
+			err = io.EOF // as io.CopyN reports a short body
+		}
 	} else {
-		n, err = io.Copy(dst, io.LimitReader(src, limit+1))
+		n, err = io.CopyBuffer(dst, io.LimitReader(src, limit+1), *bp)
 	}
 	if err != nil {
 		return n, s3CopyError(err)

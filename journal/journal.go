@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 
@@ -25,8 +26,8 @@ type Journal struct {
 	max int
 
 	mu      sync.RWMutex
-	order   []string          // message IDs, oldest first
-	entries map[string][]byte // JSON snapshots by message ID
+	order   []string                   // message IDs, oldest first
+	entries map[string]*receipt.Result // snapshots by message ID
 }
 
 // New returns a Journal keeping the newest max messages (DefaultMax when
@@ -35,20 +36,17 @@ func New(max int) *Journal {
 	if max <= 0 {
 		max = DefaultMax
 	}
-	return &Journal{max: max, entries: map[string][]byte{}}
+	return &Journal{max: max, entries: map[string]*receipt.Result{}}
 }
 
 // Record stores a snapshot of res, replacing an earlier one for the same
 // message. A snapshot, not the pointer, so that later changes by its owner
-// (bounces being sent) are seen only when recorded again.
+// (bounces being sent) are seen only when recorded again. Only the parts
+// that change after delivery are copied; the rest is never modified again.
+// Encoding waits until someone asks: most records are never read.
 func (j *Journal) Record(res *receipt.Result) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(res); err != nil {
-		return
-	}
-	snapshot := bytes.TrimSuffix(b.Bytes(), []byte("\n"))
+	snapshot := *res
+	snapshot.Bounces = slices.Clone(res.Bounces)
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if _, ok := j.entries[res.MessageID]; !ok {
@@ -58,36 +56,51 @@ func (j *Journal) Record(res *receipt.Result) {
 			j.order = j.order[1:]
 		}
 	}
-	j.entries[res.MessageID] = snapshot
+	j.entries[res.MessageID] = &snapshot
+}
+
+func encode(res *receipt.Result) []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.Encode(res)
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
 }
 
 // Reset forgets every message.
 func (j *Journal) Reset() {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	j.order, j.entries = nil, map[string][]byte{}
+	j.order, j.entries = nil, map[string]*receipt.Result{}
 }
 
 // Get returns the JSON record of one message.
 func (j *Journal) Get(id string) ([]byte, bool) {
 	j.mu.RLock()
-	defer j.mu.RUnlock()
-	b, ok := j.entries[id]
-	return b, ok
+	res, ok := j.entries[id]
+	j.mu.RUnlock()
+	if !ok {
+		return nil, false
+	}
+	return encode(res), true
 }
 
 // List returns the JSON records of the newest limit messages (all when
 // limit <= 0), oldest first.
 func (j *Journal) List(limit int) [][]byte {
 	j.mu.RLock()
-	defer j.mu.RUnlock()
 	ids := j.order
 	if limit > 0 && len(ids) > limit {
 		ids = ids[len(ids)-limit:]
 	}
-	out := make([][]byte, len(ids))
+	results := make([]*receipt.Result, len(ids))
 	for i, id := range ids {
-		out[i] = j.entries[id]
+		results[i] = j.entries[id]
+	}
+	j.mu.RUnlock()
+	out := make([][]byte, len(results))
+	for i, res := range results {
+		out[i] = encode(res)
 	}
 	return out
 }

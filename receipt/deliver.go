@@ -194,11 +194,15 @@ func (p *Processor) Deliver(ctx context.Context, msg *Message) (*Result, error) 
 		data:     data,
 		controls: controls,
 	}
-	d.res.Verdicts = d.baseVerdicts()
 	plan := p.plan(msg.To)
 	if len(plan) == 0 {
 		return d.res, fmt.Errorf("deliver %s: %w", id, ErrNoMatchingRule)
 	}
+	scan := false
+	for _, st := range plan {
+		scan = scan || p.rules.Rules[st.rule].ScanEnabled
+	}
+	d.res.Verdicts = d.baseVerdicts(scan)
 	d.hdrEnd = HeaderEnd(data)
 	fields := ParseHeader(data[:d.hdrEnd])
 	d.trace = trace{

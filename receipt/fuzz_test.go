@@ -96,6 +96,6 @@ func FuzzMessage(f *testing.F) {
 		}
 		marshal(m)
 		d := &delivery{data: data, controls: controls}
-		d.baseVerdicts()
+		d.baseVerdicts(true)
 	})
 }

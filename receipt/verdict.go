@@ -77,13 +77,14 @@ func (c controls) verdict(name string) (string, bool) {
 
 // baseVerdicts are the message's verdicts before a rule's ScanEnabled is
 // considered: PASS unless a control header or a test pattern (EICAR for
-// viruses, GTUBE for spam) says otherwise.
-func (d *delivery) baseVerdicts() Verdicts {
+// viruses, GTUBE for spam) says otherwise. The content is only scanned when
+// a rule that matched asks for it (scan), as SES only scans then.
+func (d *delivery) baseVerdicts(scan bool) Verdicts {
 	v := Verdicts{Spam: VerdictPass, Virus: VerdictPass, SPF: VerdictPass, DKIM: VerdictPass, DMARC: VerdictPass}
-	if containsPattern(d.data, eicar) {
+	if scan && containsPattern(d.data, eicar) {
 		v.Virus = VerdictFail
 	}
-	if containsPattern(d.data, gtube) {
+	if scan && containsPattern(d.data, gtube) {
 		v.Spam = VerdictFail
 	}
 	for name, dst := range map[string]*string{ctlSpam: &v.Spam, ctlVirus: &v.Virus, ctlSPF: &v.SPF, ctlDKIM: &v.DKIM, ctlDMARC: &v.DMARC} {
@@ -122,6 +123,11 @@ var (
 func containsPattern(msg, pattern []byte) bool {
 	if bytes.Contains(msg, pattern) {
 		return true
+	}
+	// Only an encoded part can hide the pattern from the search above.
+	lower := bytes.ToLower(msg[:HeaderEnd(msg)])
+	if !bytes.Contains(lower, []byte("multipart/")) && !bytes.Contains(lower, []byte("base64")) && !bytes.Contains(lower, []byte("quoted-printable")) {
+		return false
 	}
 	m, err := mail.ReadMessage(bytes.NewReader(msg))
 	if err != nil {

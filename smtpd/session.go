@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"sync"
 	"time"
 
 	"github.com/emersion/go-smtp"
@@ -104,7 +105,16 @@ func (s *session) Data(r io.Reader) error {
 	// go-smtp sets a read deadline per command line only; bound the whole
 	// transfer, or a client sending one byte a minute holds the slot.
 	s.conn.Conn().SetReadDeadline(time.Now().Add(orDefault(s.srv.DataTimeout, DefaultDataTimeout)))
-	data, err := readMessage(r, s.size)
+	bp := bufPool.Get().(*[]byte)
+	data, err := readMessage(r, s.size, (*bp)[:0])
+	defer func() {
+		// Deliver keeps nothing of the message it was handed (it copies
+		// what it stores), so the buffer can serve the next one.
+		if cap(data) <= maxPooledBuffer {
+			*bp = data[:0]
+			bufPool.Put(bp)
+		}
+	}()
 	if err != nil {
 		s.srv.log.LogAttrs(s.srv.baseCtx, slog.LevelInfo, "message not received", slog.String("from", s.from),
 			slog.String("remote", s.remote.String()), slog.Int("code", code(reply(err))), slog.Any("err", err))
@@ -164,15 +174,20 @@ func (s *session) checkHeader(data []byte) error {
 	return nil
 }
 
-// readMessage reads a whole DATA section. go-smtp's reader enforces the size
-// limit and returns smtp.ErrDataTooLarge past it. When the client declared a
-// SIZE, the buffer is allocated once at that size.
-func readMessage(r io.Reader, sizeHint int64) ([]byte, error) {
-	capacity := int64(64 << 10)
-	if sizeHint > 0 {
-		capacity = sizeHint + 1 // +1 so the final Read that sees EOF does not grow it
+// bufPool recycles message buffers, so that receiving a message does not
+// allocate (and zero) a fresh one each time.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 32<<10); return &b }}
+
+// maxPooledBuffer keeps huge buffers out of the pool; they are rare.
+const maxPooledBuffer = 4 << 20
+
+// readMessage reads a whole DATA section, appending to buf. go-smtp's
+// reader enforces the size limit and returns smtp.ErrDataTooLarge past it.
+// When the client declared a SIZE, the buffer is grown once to that size.
+func readMessage(r io.Reader, sizeHint int64, buf []byte) ([]byte, error) {
+	if sizeHint > 0 && int64(cap(buf)) < sizeHint+1 {
+		buf = make([]byte, 0, sizeHint+1) // +1 so the final Read that sees EOF does not grow it
 	}
-	buf := make([]byte, 0, capacity)
 	for {
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)]
@@ -183,7 +198,7 @@ func readMessage(r io.Reader, sizeHint int64) ([]byte, error) {
 			return buf, nil
 		}
 		if err != nil {
-			return nil, err
+			return buf, err
 		}
 	}
 }
