@@ -105,7 +105,7 @@ Rules:
 	if err := c.SendMail("a@example.org", []string{"b@example.com"}, strings.NewReader("Subject: x\r\n\r\nx\r\n")); err != nil {
 		t.Fatalf("mail from an allowed client: %v", err)
 	}
-	if !strings.Contains(inst.log.String(), "connection refused") {
+	if !inst.waitLog(t, "connection refused") {
 		t.Errorf("the refusal was not logged")
 	}
 }

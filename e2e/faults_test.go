@@ -80,7 +80,7 @@ Rules:
 	if _, err := sendMail(inst.SMTPAddr, "a@example.org", []string{"b@example.com"}, msg); smtpCode(err) != 451 {
 		t.Fatalf("KMS access denied = %v, want 451", err)
 	}
-	if !strings.Contains(inst.log.String(), "backend configuration problem") {
+	if !inst.waitLog(t, "backend configuration problem") {
 		t.Errorf("the configuration problem was not logged as such")
 	}
 	putFaults(t, inst, http.MethodDelete, "")

@@ -154,6 +154,20 @@ func start(t *testing.T, env []string, args ...string) *instance {
 	return inst
 }
 
+// waitLog waits for the log to contain s; the log arrives through a pipe,
+// a moment after the SMTP reply.
+func (i *instance) waitLog(t *testing.T, s string) bool {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(i.log.String(), s) {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return true
+}
+
 // stop sends SIGTERM and waits for a clean exit.
 func (i *instance) stop(t *testing.T) {
 	t.Helper()

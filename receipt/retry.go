@@ -57,8 +57,10 @@ func Retryable(err error) bool {
 			return false
 		}
 	}
+	// The SDK reports a failure to send as a response error with status 0;
+	// only a real status decides here, the network error below the rest.
 	var re *smithyhttp.ResponseError
-	if errors.As(err, &re) {
+	if errors.As(err, &re) && re.HTTPStatusCode() != 0 {
 		s := re.HTTPStatusCode()
 		return s >= 500 || s == 429
 	}
