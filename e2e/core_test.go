@@ -198,7 +198,7 @@ func TestBackendFailureIsTemporary(t *testing.T) {
 	if _, err := sendMail(inst.SMTPAddr, "a@example.org", []string{"b@example.com"}, msg); smtpCode(err) != 451 {
 		t.Fatalf("send with the bucket gone = %v, want 451", err)
 	}
-	if strings.Contains(inst.log.String(), "554") {
+	if strings.Contains(inst.log.String(), "code=554") {
 		t.Errorf("a 554 was logged:\n%s", inst.log)
 	}
 }
