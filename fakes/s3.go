@@ -1,6 +1,7 @@
 package fakes
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -63,6 +64,7 @@ type s3Bucket struct {
 	name    string
 	created time.Time
 	dir     string // where its objects are; "" in memory mode
+	log     *s3Log // its log, with a data directory
 	objects map[string]*s3Object
 	keys    []string // the keys of objects, in byte order, for listing
 }
@@ -87,7 +89,7 @@ type s3Meta struct {
 type s3Object struct {
 	s3Meta
 	data   []byte // the body, in memory mode
-	file   string // the object file, with a data directory
+	file   string // the log segment holding it, with a data directory
 	offset int64  // where the body starts in file
 }
 
@@ -142,11 +144,30 @@ func (s *S3) Close() error {
 	s.mu.Lock()
 	uploads := s.uploads
 	s.uploads = map[string]*s3Upload{}
+	var logs []*s3Log
+	for _, b := range s.buckets {
+		if b.log != nil {
+			logs = append(logs, b.log)
+		}
+	}
 	s.mu.Unlock()
 	for _, u := range uploads {
 		u.discard()
 	}
-	return nil
+	var err error
+	for _, l := range logs {
+		err = errors.Join(err, l.close())
+	}
+	return err
+}
+
+// newBucket makes a bucket; with dir it keeps its objects in a log there.
+func (s *S3) newBucket(name string, created time.Time, dir string) *s3Bucket {
+	b := &s3Bucket{name: name, created: created, dir: dir, objects: map[string]*s3Object{}}
+	if dir != "" {
+		b.log = &s3Log{dir: dir, s: s, b: b}
+	}
+	return b
 }
 
 // now is the time to stamp on a bucket or object: S3 keeps milliseconds.

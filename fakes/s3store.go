@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"maps"
 	"os"
 	"slices"
@@ -37,15 +36,14 @@ func (s *S3) createBucket(name string) error {
 		}
 		return s3Err("BucketAlreadyOwnedByYou", "Your previous request to create the named bucket succeeded and you already own it.")
 	}
-	b := &s3Bucket{name: name, created: s.now(), objects: map[string]*s3Object{}}
+	created, dir := s.now(), ""
 	if s.cfg.dataDir != "" {
-		dir, err := s3CreateBucketDir(s.cfg.dataDir, name, b.created)
-		if err != nil {
+		var err error
+		if dir, err = s3CreateBucketDir(s.cfg.dataDir, name, created); err != nil {
 			return s3Internal("create bucket", err)
 		}
-		b.dir = dir
 	}
-	s.buckets[name] = b
+	s.buckets[name] = s.newBucket(name, created, dir)
 	return nil
 }
 
@@ -162,66 +160,48 @@ func (s *S3) putObject(p s3Put) (*s3Object, error) {
 	}
 	meta := p.meta
 	meta.LastModified = s.now()
-	var sink s3Sink = &s3MemorySink{}
-	if p.size > 0 && p.size <= limit {
-		sink.(*s3MemorySink).Grow(int(p.size)) // one allocation, no regrowth
-	}
-	if b.dir != "" {
-		if sink, err = s3NewFileSink(b.dir, meta); err != nil {
+	if b.log != nil {
+		// With a data directory the body is spooled, then appended to the
+		// bucket's log, which publishes it once it is on disk.
+		spool := newS3Spool(b.dir, p.size)
+		defer spool.discard()
+		n, err := s3CopyBody(spool, p.body, p.size, limit, sums)
+		if err != nil {
+			return nil, err
+		}
+		meta.Size = n
+		meta.ETag = cmp.Or(p.etag, sums.etag())
+		o, err := b.log.put(meta, spool)
+		if err != nil {
+			if isAPICode(err, "NoSuchBucket") {
+				return nil, err
+			}
 			return nil, s3Internal("put object", err)
 		}
+		return o, nil
 	}
-	defer sink.discard()
+	sink := &s3MemorySink{}
+	if p.size > 0 && p.size <= limit {
+		sink.Grow(int(p.size)) // one allocation, no regrowth
+	}
 	n, err := s3CopyBody(sink, p.body, p.size, limit, sums)
 	if err != nil {
 		return nil, err
 	}
 	meta.Size = n
 	meta.ETag = cmp.Or(p.etag, sums.etag())
-	o, err := sink.finish(meta)
-	if err != nil {
-		return nil, s3Internal("put object", err)
-	}
+	o := &s3Object{s3Meta: meta, data: sink.Bytes()}
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.buckets[b.name] != b {
-		s.mu.Unlock()
 		return nil, s3NoSuchBucket(b.name)
 	}
-	if err := sink.publish(); err != nil {
-		s.mu.Unlock()
-		return nil, s3Internal("put object", err)
-	}
 	b.insert(o)
-	s.mu.Unlock()
-	if b.dir != "" {
-		if err := syncDir(b.dir); err != nil {
-			return nil, s3Internal("put object", err)
-		}
-	}
 	return o, nil
-}
-
-// s3Sink receives an object's body and turns it into a published object.
-type s3Sink interface {
-	io.Writer
-	// finish completes the object with its metadata, ready to publish.
-	finish(meta s3Meta) (*s3Object, error)
-	// publish makes the finished object the one readers find; the caller
-	// holds S3.mu, so that index and storage change together.
-	publish() error
-	// discard drops an unpublished object; it is a no-op after publish.
-	discard()
 }
 
 // s3MemorySink holds a body in memory.
 type s3MemorySink struct{ bytes.Buffer }
-
-func (m *s3MemorySink) finish(meta s3Meta) (*s3Object, error) {
-	return &s3Object{s3Meta: meta, data: m.Bytes()}, nil
-}
-
-func (m *s3MemorySink) publish() error { return nil }
-func (m *s3MemorySink) discard()       {}
 
 // s3CopyBuffers recycles copy buffers: every PutObject needs one, and a
 // fresh 32 KB buffer per call costs more than the copy of a small object.
@@ -361,23 +341,18 @@ func (s *S3) deleteObject(bucket, key string) error {
 		s.mu.Unlock()
 		return s3NoSuchBucket(bucket)
 	}
-	o, ok := b.objects[key]
-	if !ok {
+	if _, ok := b.objects[key]; !ok {
 		s.mu.Unlock()
 		return nil
 	}
-	if o.file != "" {
-		if err := os.Remove(o.file); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			s.mu.Unlock()
-			return s3Internal("delete object", err)
-		}
+	if b.log == nil {
+		b.remove(key)
+		s.mu.Unlock()
+		return nil
 	}
-	b.remove(key)
 	s.mu.Unlock()
-	if o.file != "" {
-		if err := syncDir(b.dir); err != nil {
-			return s3Internal("delete object", err)
-		}
+	if err := b.log.delete(key); err != nil && !isAPICode(err, "NoSuchBucket") {
+		return s3Internal("delete object", err)
 	}
 	return nil
 }
@@ -497,4 +472,10 @@ func (s *S3) list(bucket string, q s3ListQuery) (s3Page, error) {
 		page.last = entry
 	}
 	return page, nil
+}
+
+// isAPICode reports whether err is an S3 error with code.
+func isAPICode(err error, code string) bool {
+	var ae smithy.APIError
+	return errors.As(err, &ae) && ae.ErrorCode() == code
 }
