@@ -1,9 +1,13 @@
 package fakes
 
 import (
+	"crypto/md5"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -66,7 +70,9 @@ type s3Bucket struct {
 	dir     string // where its objects are; "" in memory mode
 	log     *s3Log // its log, with a data directory
 	objects map[string]*s3Object
-	keys    []string // the keys of objects, in byte order, for listing
+	keys    []string // the keys of objects, for listing (see sortedKeys)
+	sorted  bool     // keys is in byte order
+	stale   int      // deleted keys still in keys
 }
 
 // s3Meta is what S3 knows about an object besides its bytes. With a data
@@ -91,6 +97,32 @@ type s3Object struct {
 	data   []byte // the body, in memory mode
 	file   string // the log segment holding it, with a data directory
 	offset int64  // where the body starts in file
+
+	// An object stored in-process without a Content-MD5 gets its ETag
+	// (the MD5 of its bytes) when it is first asked for: sesinbound stores
+	// every message this way and hardly any is read back, so hashing at
+	// write time was a fifth of the pipeline's cost.
+	etagOnce sync.Once
+	lazyETag string
+}
+
+// etag returns the object's ETag, computing it on first use when the put
+// left it out.
+func (o *s3Object) etag() string {
+	if o.ETag != "" {
+		return o.ETag
+	}
+	o.etagOnce.Do(func() {
+		h := md5.New()
+		if o.file == "" {
+			h.Write(o.data)
+		} else if f, err := os.Open(o.file); err == nil {
+			io.Copy(h, io.NewSectionReader(f, o.offset, o.Size))
+			f.Close()
+		}
+		o.lazyETag = `"` + hex.EncodeToString(h.Sum(nil)) + `"`
+	})
+	return o.lazyETag
 }
 
 const (
@@ -173,21 +205,42 @@ func (s *S3) newBucket(name string, created time.Time, dir string) *s3Bucket {
 // now is the time to stamp on a bucket or object: S3 keeps milliseconds.
 func (s *S3) now() time.Time { return s.cfg.now().UTC().Truncate(time.Millisecond) }
 
-// insert adds or replaces o in the bucket's index; the caller holds s.mu.
+// insert adds or replaces o in the bucket's index; the caller holds s.mu
+// for writing. Keys are sorted when a listing needs them, not on every
+// insert: a busy bucket would otherwise move half its key list per put.
 func (b *s3Bucket) insert(o *s3Object) {
 	if _, ok := b.objects[o.Key]; !ok {
-		i, _ := slices.BinarySearch(b.keys, o.Key)
-		b.keys = slices.Insert(b.keys, i, o.Key)
+		if n := len(b.keys); b.sorted && n > 0 && b.keys[n-1] >= o.Key {
+			b.sorted = false
+		}
+		b.keys = append(b.keys, o.Key)
 	}
 	b.objects[o.Key] = o
 }
 
-// remove drops key from the bucket's index; the caller holds s.mu.
+// remove drops key from the bucket's index; the caller holds s.mu for
+// writing.
 func (b *s3Bucket) remove(key string) {
-	if i, ok := slices.BinarySearch(b.keys, key); ok {
-		b.keys = slices.Delete(b.keys, i, i+1)
+	if _, ok := b.objects[key]; ok {
+		delete(b.objects, key)
+		b.stale++
 	}
-	delete(b.objects, key)
+}
+
+// sortedKeys returns the bucket's keys in byte order; the caller holds s.mu
+// for writing, as the list may be rebuilt.
+func (b *s3Bucket) sortedKeys() []string {
+	if b.stale > 0 {
+		b.keys = slices.DeleteFunc(b.keys, func(k string) bool { _, ok := b.objects[k]; return !ok })
+		b.stale = 0
+	}
+	if !b.sorted {
+		slices.Sort(b.keys)
+		// A key deleted and put again sits in the list twice.
+		b.keys = slices.Compact(b.keys)
+		b.sorted = true
+	}
+	return b.keys
 }
 
 // contentType is the Content-Type S3 reports for o.

@@ -108,7 +108,10 @@ func (s *S3) PutObject(ctx context.Context, in *s3.PutObjectInput, _ ...func(*s3
 	if err != nil {
 		return nil, s3SDKError("PutObject", err)
 	}
-	out := &s3.PutObjectOutput{ETag: aws.String(o.ETag), Size: aws.Int64(o.Size)}
+	out := &s3.PutObjectOutput{Size: aws.Int64(o.Size)}
+	if o.ETag != "" {
+		out.ETag = aws.String(o.ETag) // left out when it is computed on first read
+	}
 	for header, v := range sums.checksums() {
 		switch header {
 		case "x-amz-checksum-crc32":
@@ -157,7 +160,7 @@ func (s *S3) GetObject(ctx context.Context, in *s3.GetObjectInput, _ ...func(*s3
 	out := &s3.GetObjectOutput{
 		Body:               h.section(rng),
 		ContentLength:      aws.Int64(rng.end - rng.start),
-		ETag:               aws.String(h.ETag),
+		ETag:               aws.String(h.etag()),
 		LastModified:       aws.Time(h.LastModified),
 		ContentType:        aws.String(h.contentType()),
 		Metadata:           s3CloneMetadata(h.Metadata),
@@ -189,7 +192,7 @@ func (s *S3) HeadObject(ctx context.Context, in *s3.HeadObjectInput, _ ...func(*
 	}
 	out := &s3.HeadObjectOutput{
 		ContentLength:      aws.Int64(rng.end - rng.start),
-		ETag:               aws.String(h.ETag),
+		ETag:               aws.String(h.etag()),
 		LastModified:       aws.Time(h.LastModified),
 		ContentType:        aws.String(h.contentType()),
 		Metadata:           s3CloneMetadata(h.Metadata),
@@ -230,11 +233,11 @@ func s3Preconditions(o *s3Object, ifMatch, ifNoneMatch string, ifModifiedSince, 
 	notModified := s3Err("NotModified", "Not Modified")
 	lastModified := o.LastModified.Truncate(time.Second) // HTTP dates have seconds
 	switch {
-	case ifMatch != "" && !s3ETagMatches(ifMatch, o.ETag):
+	case ifMatch != "" && !s3ETagMatches(ifMatch, o.etag()):
 		return s3Range{}, failed
 	case ifMatch == "" && !ifUnmodifiedSince.IsZero() && lastModified.After(ifUnmodifiedSince):
 		return s3Range{}, failed
-	case ifNoneMatch != "" && s3ETagMatches(ifNoneMatch, o.ETag):
+	case ifNoneMatch != "" && s3ETagMatches(ifNoneMatch, o.etag()):
 		return s3Range{}, notModified
 	case ifNoneMatch == "" && !ifModifiedSince.IsZero() && !lastModified.After(ifModifiedSince):
 		return s3Range{}, notModified
@@ -307,7 +310,7 @@ func (s *S3) ListObjectsV2(ctx context.Context, in *s3.ListObjectsV2Input, _ ...
 		obj := s3types.Object{
 			Key:          aws.String(enc(o.Key)),
 			LastModified: aws.Time(o.LastModified),
-			ETag:         aws.String(o.ETag),
+			ETag:         aws.String(o.etag()),
 			Size:         aws.Int64(o.Size),
 			StorageClass: s3types.ObjectStorageClassStandard,
 		}

@@ -286,7 +286,7 @@ func (s *S3) httpPutObject(w http.ResponseWriter, r *http.Request, bucket, key s
 	if err != nil {
 		return err
 	}
-	w.Header().Set("ETag", o.ETag)
+	w.Header().Set("ETag", o.etag())
 	for name, v := range sums.checksums() {
 		w.Header().Set(name, v)
 	}
@@ -332,7 +332,7 @@ func (s *S3) httpCopyObject(w http.ResponseWriter, r *http.Request, bucket, key,
 		NS           string   `xml:"xmlns,attr"`
 		LastModified string   `xml:"LastModified"`
 		ETag         string   `xml:"ETag"`
-	}{NS: s3XMLNS, LastModified: s3XMLTime(o.LastModified), ETag: o.ETag})
+	}{NS: s3XMLNS, LastModified: s3XMLTime(o.LastModified), ETag: o.etag()})
 	return nil
 }
 
@@ -351,7 +351,7 @@ func (s *S3) httpGetObject(w http.ResponseWriter, r *http.Request, bucket, key s
 		errors.As(err, &ae)
 		switch ae.ErrorCode() {
 		case "NotModified":
-			hdr.Set("ETag", h.ETag)
+			hdr.Set("ETag", h.etag())
 			hdr.Set("Last-Modified", h.LastModified.Format(http.TimeFormat))
 			w.WriteHeader(http.StatusNotModified)
 			return nil
@@ -362,7 +362,7 @@ func (s *S3) httpGetObject(w http.ResponseWriter, r *http.Request, bucket, key s
 	}
 	hdr.Set("Content-Type", h.contentType())
 	hdr.Set("Content-Length", strconv.FormatInt(rng.end-rng.start, 10))
-	hdr.Set("ETag", h.ETag)
+	hdr.Set("ETag", h.etag())
 	hdr.Set("Last-Modified", h.LastModified.Format(http.TimeFormat))
 	hdr.Set("Accept-Ranges", "bytes")
 	for name, v := range map[string]string{
@@ -508,7 +508,7 @@ func s3MaxKeys(q url.Values) (int, error) {
 func s3XMLListing(page s3Page, enc func(string) string, withOwner bool) ([]s3XMLObject, []s3XMLPrefix) {
 	var objects []s3XMLObject
 	for _, o := range page.objects {
-		x := s3XMLObject{Key: enc(o.Key), LastModified: s3XMLTime(o.LastModified), ETag: o.ETag, Size: o.Size, StorageClass: "STANDARD"}
+		x := s3XMLObject{Key: enc(o.Key), LastModified: s3XMLTime(o.LastModified), ETag: o.etag(), Size: o.Size, StorageClass: "STANDARD"}
 		if withOwner {
 			owner := s3Owner()
 			x.Owner = &owner

@@ -225,7 +225,7 @@ func (s *S3) httpCompleteUpload(w http.ResponseWriter, r *http.Request, bucket, 
 		Bucket   string   `xml:"Bucket"`
 		Key      string   `xml:"Key"`
 		ETag     string   `xml:"ETag"`
-	}{NS: s3XMLNS, Location: "/" + bucket + "/" + key, Bucket: bucket, Key: key, ETag: o.ETag})
+	}{NS: s3XMLNS, Location: "/" + bucket + "/" + key, Bucket: bucket, Key: key, ETag: o.etag()})
 	return nil
 }
 

@@ -432,8 +432,8 @@ type s3Page struct {
 // are rolled up into it; a common prefix that sorts at or before after is
 // not repeated, which is how a page continues the one that ended with it.
 func (s *S3) list(bucket string, q s3ListQuery) (s3Page, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
+	s.mu.Lock() // sortedKeys may sort
+	defer s.mu.Unlock()
 	b, ok := s.buckets[bucket]
 	if !ok {
 		return s3Page{}, s3NoSuchBucket(bucket)
@@ -442,9 +442,10 @@ func (s *S3) list(bucket string, q s3ListQuery) (s3Page, error) {
 	if q.maxKeys <= 0 {
 		return page, nil
 	}
-	i, _ := slices.BinarySearch(b.keys, max(q.prefix, q.after))
-	for ; i < len(b.keys); i++ {
-		k := b.keys[i]
+	keys := b.sortedKeys()
+	i, _ := slices.BinarySearch(keys, max(q.prefix, q.after))
+	for ; i < len(keys); i++ {
+		k := keys[i]
 		if !strings.HasPrefix(k, q.prefix) {
 			break
 		}

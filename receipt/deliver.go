@@ -213,7 +213,6 @@ func (p *Processor) Deliver(ctx context.Context, msg *Message) (*Result, error) 
 		client:    msg.Client.Addr,
 		hostname:  p.hostname,
 		fromHdr:   fromDomain(fields),
-		bodyHash:  bodyHash(data, d.hdrEnd),
 		randBytes: p.Rand,
 	}
 	if d.trace.fromHdr == "" {
