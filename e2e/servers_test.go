@@ -273,6 +273,7 @@ func (p *proc) StartErr(ctx context.Context) error {
 	cmd.Env = p.env
 	cmd.Stdout, cmd.Stderr = p.log, p.log
 	cmd.WaitDelay = 5 * time.Second // don't hang on a grandchild holding the pipe
+	cmd.SysProcAttr = dieWithParent()
 	if err := cmd.Start(); err != nil {
 		p.mu.Unlock()
 		return fmt.Errorf("%s: %v", p.Name, err)

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sesinbound/sesinbound/encrypt"
@@ -33,6 +34,12 @@ const (
 	DispositionStopRuleSet = "STOP_RULE_SET"
 )
 
+// contentPool recycles the buffers messages are assembled in.
+var contentPool = sync.Pool{New: func() any { b := make([]byte, 0, 32<<10); return &b }}
+
+// maxPooledContent keeps huge buffers out of the pool.
+const maxPooledContent = 4 << 20
+
 // ruleRun is one rule running over one message.
 type ruleRun struct {
 	d       *delivery
@@ -51,8 +58,20 @@ func (r *ruleRun) run(ctx context.Context) (stopSet bool, err error) {
 	t.scan = r.rule.ScanEnabled
 	t.verdicts = r.d.res.Verdicts.forRule(r.rule)
 	// SES's headers, then the message. Room for the GCM tag is reserved so
-	// that the last reader of the content can encrypt it in place.
-	content := make([]byte, 0, len(r.d.data)+2048+16)
+	// that the last reader of the content can encrypt it in place. Every
+	// action copies what it keeps (S3 stores a copy, notifications encode
+	// one), so the buffer goes back to a pool when the rule is done.
+	bp := contentPool.Get().(*[]byte)
+	content := (*bp)[:0]
+	if need := len(r.d.data) + 2048 + 16; cap(content) < need {
+		content = make([]byte, 0, need)
+	}
+	defer func() {
+		if cap(content) <= maxPooledContent {
+			*bp = content[:0]
+			contentPool.Put(bp)
+		}
+	}()
 	if content, err = t.appendSESHeaders(content); err != nil {
 		return false, err
 	}
