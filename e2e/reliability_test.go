@@ -74,7 +74,7 @@ func (s *rawSession) send(line string) {
 
 func TestLimits(t *testing.T) {
 	inst := start(t, nil, "--max-message-size", "64KB", "--max-recipients", "100", "--max-header-fields", "50",
-		"--max-conns", "4", "--data-timeout", "1s")
+		"--max-conns", "4", "--data-timeout", "1s", "--command-timeout", "2s")
 
 	t.Run("message too large", func(t *testing.T) {
 		big := []byte("Subject: big\r\n\r\n" + strings.Repeat(strings.Repeat("x", 70)+"\r\n", 2000))
@@ -129,6 +129,18 @@ func TestLimits(t *testing.T) {
 		}
 		if d := time.Since(start); d > 5*time.Second {
 			t.Fatalf("the data timeout took %v", d)
+		}
+	})
+	t.Run("idle client", func(t *testing.T) {
+		s := dialRaw(t, inst.SMTPAddr)
+		s.send("EHLO idle\r\n")
+		s.expect("250")
+		start := time.Now()
+		if line := s.reply(); !strings.HasPrefix(line, "421 4.4.2") {
+			t.Fatalf("a client that sends nothing got %q, want 421 4.4.2 after the command timeout", line)
+		}
+		if d := time.Since(start); d < time.Second || d > 6*time.Second {
+			t.Fatalf("the command timeout took %v, want about 2s", d)
 		}
 	})
 	t.Run("too many connections", func(t *testing.T) {

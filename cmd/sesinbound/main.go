@@ -109,6 +109,19 @@ Flags of serve and doctor (each also read from the environment variable shown):
   --tls-key FILE       SESINBOUND_TLS_KEY       self-signed one, kept in --data-dir)
   --log-level LEVEL    SESINBOUND_LOG_LEVEL     debug, info, warn or error (default info)
   --log-format FORMAT  SESINBOUND_LOG_FORMAT    text or json (default text)
+  --admin-token TOKEN  SESINBOUND_ADMIN_TOKEN   require "Authorization: Bearer TOKEN" for the
+                                                /_sesinbound/ calls that change state
+Limits (SES's where it has one; sizes take KB, MB, GB):
+  --max-message-size SIZE   SESINBOUND_MAX_MESSAGE_SIZE   default 40MB (552 5.3.4)
+  --max-recipients N        SESINBOUND_MAX_RECIPIENTS     default 1000 (452 4.5.3)
+  --max-line-length N       SESINBOUND_MAX_LINE_LENGTH    default 2000, at least 1000 (500 5.6.0)
+  --max-header-size SIZE    SESINBOUND_MAX_HEADER_SIZE    default 1MB (552 5.3.4)
+  --max-header-fields N     SESINBOUND_MAX_HEADER_FIELDS  default 1000 (552 5.3.4)
+  --max-conns N             SESINBOUND_MAX_CONNS          default 500 (421 4.7.0)
+  --command-timeout D       SESINBOUND_COMMAND_TIMEOUT    idle time between commands, default 5m
+  --data-timeout D          SESINBOUND_DATA_TIMEOUT       default 10m (451 4.4.2)
+  --deliver-timeout D       SESINBOUND_DELIVER_TIMEOUT    storing one message, retries included,
+                                                          default 30s (then 451 4.3.0)
   --version                                     print the version and exit
 
 Credentials, region and profiles come from the standard AWS configuration
