@@ -8,10 +8,7 @@ package e2e
 
 import (
 	"bufio"
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -19,7 +16,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -31,6 +27,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/sesinbound/sesinbound/internal/toolbin"
 )
 
 // toolBuilds holds one *toolBuild per tool name, so each tool is built at
@@ -43,93 +41,17 @@ type toolBuild struct {
 	err  error
 }
 
-// buildTool returns the path of the executable of tools/<name>, building it
-// on first use. Binaries are cached under os.UserCacheDir()/sesinbound-e2e,
-// keyed by the hash of the tool's go.mod and go.sum, so reruns reuse them and
-// a version bump rebuilds. A build is written to a fresh directory and renamed
-// into place, so concurrent test binaries never see a partial file.
+// buildTool returns the path of the executable of tools/<name>, built and
+// cached by toolbin.Build.
 func buildTool(t *testing.T, name string) string {
 	t.Helper()
 	v, _ := toolBuilds.LoadOrStore(name, &toolBuild{})
 	b := v.(*toolBuild)
-	b.once.Do(func() { b.path, b.err = buildToolOnce(name) })
+	b.once.Do(func() { b.path, b.err = toolbin.Build(filepath.Join("tools", name), os.Stderr) })
 	if b.err != nil {
 		t.Fatalf("build tool %s: %v", name, b.err)
 	}
 	return b.path
-}
-
-func buildToolOnce(name string) (string, error) {
-	dir := filepath.Join("tools", name)
-	gomod, err := os.ReadFile(filepath.Join(dir, "go.mod"))
-	if err != nil {
-		return "", err
-	}
-	gosum, err := os.ReadFile(filepath.Join(dir, "go.sum"))
-	if err != nil {
-		return "", err
-	}
-	pkg, err := toolDirective(gomod)
-	if err != nil {
-		return "", fmt.Errorf("%s: %v", filepath.Join(dir, "go.mod"), err)
-	}
-	h := sha256.New()
-	fmt.Fprintf(h, "%s/%s\x00%d\x00", runtime.GOOS, runtime.GOARCH, len(gomod))
-	h.Write(gomod)
-	h.Write([]byte{0})
-	h.Write(gosum)
-	sum := hex.EncodeToString(h.Sum(nil))[:16]
-
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		cache = os.TempDir()
-	}
-	cache = filepath.Join(cache, "sesinbound-e2e")
-	if err := os.MkdirAll(cache, 0o755); err != nil {
-		return "", err
-	}
-	exe := filepath.Join(cache, name+"-"+sum)
-	if runtime.GOOS == "windows" {
-		exe += ".exe"
-	}
-	if fi, err := os.Stat(exe); err == nil && fi.Mode().IsRegular() && fi.Size() > 0 {
-		return exe, nil
-	}
-
-	tmp, err := os.MkdirTemp(cache, name+"-build-")
-	if err != nil {
-		return "", err
-	}
-	defer os.RemoveAll(tmp)
-	out := filepath.Join(tmp, filepath.Base(exe))
-	cmd := exec.Command("go", "build", "-o", out, pkg)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=readonly -buildvcs=false")
-	start := time.Now()
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("(cd %s && go build -o %s %s): %v\n%s", dir, out, pkg, err, msg)
-	}
-	if err := os.Rename(out, exe); err != nil {
-		return "", err
-	}
-	fmt.Fprintf(os.Stderr, "e2e: built %s in %v: %s\n", name, time.Since(start).Round(time.Millisecond), exe)
-	return exe, nil
-}
-
-// toolDirective returns the package of the single tool directive in a go.mod.
-func toolDirective(gomod []byte) (string, error) {
-	var pkgs []string
-	sc := bufio.NewScanner(bytes.NewReader(gomod))
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) == 2 && f[0] == "tool" && f[1] != "(" {
-			pkgs = append(pkgs, f[1])
-		}
-	}
-	if len(pkgs) != 1 {
-		return "", fmt.Errorf("want exactly one single-line tool directive, found %q", pkgs)
-	}
-	return pkgs[0], nil
 }
 
 // freePort returns a TCP port that was free on 127.0.0.1 a moment ago.
@@ -273,7 +195,7 @@ func (p *proc) StartErr(ctx context.Context) error {
 	cmd.Env = p.env
 	cmd.Stdout, cmd.Stderr = p.log, p.log
 	cmd.WaitDelay = 5 * time.Second // don't hang on a grandchild holding the pipe
-	cmd.SysProcAttr = dieWithParent()
+	cmd.SysProcAttr = toolbin.DieWithParent()
 	if err := cmd.Start(); err != nil {
 		p.mu.Unlock()
 		return fmt.Errorf("%s: %v", p.Name, err)
