@@ -57,25 +57,11 @@ func (r *ruleRun) run(ctx context.Context) (stopSet bool, err error) {
 	t.rcpt = r.rcpts[0]
 	t.scan = r.rule.ScanEnabled
 	t.verdicts = r.d.res.Verdicts.forRule(r.rule)
-	// SES's headers, then the message. Room for the GCM tag is reserved so
-	// that the last reader of the content can encrypt it in place. Every
-	// action copies what it keeps (S3 stores a copy, notifications encode
-	// one), so the buffer goes back to a pool when the rule is done.
-	bp := contentPool.Get().(*[]byte)
-	content := (*bp)[:0]
-	if need := len(r.d.data) + 2048 + 16; cap(content) < need {
-		content = make([]byte, 0, need)
-	}
-	defer func() {
-		if cap(content) <= maxPooledContent {
-			*bp = content[:0]
-			contentPool.Put(bp)
-		}
-	}()
-	if content, err = t.appendSESHeaders(content); err != nil {
+	release, err := r.assemble(&t)
+	if err != nil {
 		return false, err
 	}
-	r.content = append(content, r.d.data...)
+	defer release()
 	last := r.lastContentUse()
 	for i := range r.rule.Actions {
 		a := &r.rule.Actions[i]
@@ -114,6 +100,42 @@ func (r *ruleRun) run(ctx context.Context) (stopSet bool, err error) {
 		}
 	}
 	return false, nil
+}
+
+// assemble builds the rule's content: SES's headers, then the message, with
+// room for the GCM tag after it so that the last reader of the content can
+// encrypt it in place. When Deliver lent it the message's own frame, the
+// headers go in the frame's headroom and nothing is copied. Otherwise the
+// content is a copy in a pooled buffer, which release gives back: every
+// action copies what it keeps (S3 stores a copy, notifications encode one).
+func (r *ruleRun) assemble(t *trace) (release func(), err error) {
+	bp := contentPool.Get().(*[]byte)
+	buf := (*bp)[:0]
+	release = func() {
+		if cap(buf) <= maxPooledContent {
+			*bp = buf[:0]
+			contentPool.Put(bp)
+		}
+	}
+	if buf, err = t.appendSESHeaders(buf); err != nil {
+		release()
+		return nil, err
+	}
+	if f := r.d.frame; f != nil {
+		if room := len(f) - len(r.d.data); len(buf) <= room {
+			start := room - len(buf)
+			copy(f[start:room], buf)
+			r.content = f[start:]
+			return release, nil
+		}
+	}
+	if need := len(buf) + len(r.d.data) + FrameTailroom; cap(buf) < need {
+		nb := make([]byte, len(buf), need)
+		copy(nb, buf)
+		buf = nb
+	}
+	r.content = append(buf, r.d.data...)
+	return release, nil
 }
 
 // variant is the envelope this rule writes: the message's control header,

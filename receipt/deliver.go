@@ -38,7 +38,21 @@ type Message struct {
 	To     []string // accepted envelope recipients, in RCPT order
 	Data   []byte   // the message as received, dot-unstuffed
 	Client Client
+
+	// Frame, when set, is a buffer whose tail is Data, with free room
+	// before Data (FrameHeadroom is enough) and FrameTailroom bytes of
+	// capacity after it, that the caller gives Deliver to write in until it
+	// returns. When one rule runs, SES's headers are then prepended and the
+	// message encrypted in place: a large message is never copied.
+	Frame []byte
 }
+
+// Room a Message's Frame should leave around Data: SES's headers take
+// about 1.5 KB, and the GCM tag 16 bytes.
+const (
+	FrameHeadroom = 4096
+	FrameTailroom = 16
+)
 
 // Client describes the SMTP client that sent a message.
 type Client struct {
@@ -198,6 +212,9 @@ func (p *Processor) Deliver(ctx context.Context, msg *Message) (*Result, error) 
 	if len(plan) == 0 {
 		return d.res, fmt.Errorf("deliver %s: %w", id, ErrNoMatchingRule)
 	}
+	if len(plan) == 1 && ownsTail(msg.Frame, data) {
+		d.frame = msg.Frame // the only rule may write in it
+	}
 	scan := false
 	for _, st := range plan {
 		scan = scan || p.rules.Rules[st.rule].ScanEnabled
@@ -231,6 +248,13 @@ func (p *Processor) Deliver(ctx context.Context, msg *Message) (*Result, error) 
 		}
 	}
 	return d.res, nil
+}
+
+// ownsTail reports whether data is the tail of frame, with the tag's room
+// after it; not so when control headers were stripped into a copy.
+func ownsTail(frame, data []byte) bool {
+	return len(data) > 0 && len(frame) >= len(data) && cap(frame)-len(frame) >= FrameTailroom &&
+		&frame[len(frame)-len(data)] == &data[0]
 }
 
 // Replied finishes a message once its SMTP reply is known: it records the
@@ -268,6 +292,7 @@ type delivery struct {
 	p        *Processor
 	res      *Result
 	data     []byte // the message as received, control headers removed
+	frame    []byte // Message.Frame, when the only rule to run may write in it
 	hdrEnd   int
 	controls controls
 	trace    trace

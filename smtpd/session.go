@@ -105,13 +105,16 @@ func (s *session) Data(r io.Reader) error {
 	// go-smtp sets a read deadline per command line only; bound the whole
 	// transfer, or a client sending one byte a minute holds the slot.
 	s.conn.Conn().SetReadDeadline(time.Now().Add(orDefault(s.srv.DataTimeout, DefaultDataTimeout)))
+	// The message is read after room for SES's headers, which the pipeline
+	// can then prepend without copying the message.
 	bp := bufPool.Get().(*[]byte)
-	data, err := readMessage(r, s.size, (*bp)[:0])
+	frame, err := readMessage(r, s.size, (*bp)[:receipt.FrameHeadroom])
+	data := frame[receipt.FrameHeadroom:]
 	defer func() {
 		// Deliver keeps nothing of the message it was handed (it copies
 		// what it stores), so the buffer can serve the next one.
-		if cap(data) <= maxPooledBuffer {
-			*bp = data[:0]
+		if cap(frame) <= maxPooledBuffer {
+			*bp = frame[:0]
 			bufPool.Put(bp)
 		}
 	}()
@@ -128,7 +131,7 @@ func (s *session) Data(r io.Reader) error {
 	if err := s.fault("DATA"); err != nil {
 		return err
 	}
-	msg := &receipt.Message{From: s.from, To: s.to, Data: data, Client: s.client()}
+	msg := &receipt.Message{From: s.from, To: s.to, Data: data, Frame: frame, Client: s.client()}
 	ctx, cancel := context.WithTimeout(s.srv.baseCtx, orDefault(s.srv.DeliverTimeout, DefaultDeliverTimeout))
 	defer cancel()
 	res, err := s.srv.recv.Deliver(ctx, msg)
@@ -183,10 +186,13 @@ const maxPooledBuffer = 4 << 20
 
 // readMessage reads a whole DATA section, appending to buf. go-smtp's
 // reader enforces the size limit and returns smtp.ErrDataTooLarge past it.
-// When the client declared a SIZE, the buffer is grown once to that size.
+// When the client declared a SIZE, the buffer is grown once to hold that
+// much and the GCM tag after it. Growth keeps what buf held (the headroom).
 func readMessage(r io.Reader, sizeHint int64, buf []byte) ([]byte, error) {
-	if sizeHint > 0 && int64(cap(buf)) < sizeHint+1 {
-		buf = make([]byte, 0, sizeHint+1) // +1 so the final Read that sees EOF does not grow it
+	if need := int64(len(buf)) + sizeHint + receipt.FrameTailroom + 1; sizeHint > 0 && int64(cap(buf)) < need {
+		nb := make([]byte, len(buf), need) // +1 so the final Read that sees EOF does not grow it
+		copy(nb, buf)
+		buf = nb
 	}
 	for {
 		if len(buf) == cap(buf) {
