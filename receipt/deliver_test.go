@@ -8,6 +8,7 @@ import (
 	"io"
 	"maps"
 	"net/netip"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -205,5 +206,60 @@ func TestWriteSetupNotifications(t *testing.T) {
 	}
 	if body, meta := e.object(t, "archive", "plain/AMAZON_SES_SETUP_NOTIFICATION"); len(meta) != 0 || !bytes.HasPrefix(body, []byte("Date: ")) {
 		t.Errorf("plain setup notification: %q %v", body, meta)
+	}
+}
+
+// A message handed over in a frame (room for SES's headers before it and
+// the tag after it) is stored exactly as a message handed over bare, with
+// headers added and in-place encryption, and a frame too small for the
+// headers falls back to a copy.
+var receiptOrDKIM = regexp.MustCompile(`(?m)^(X-SES-RECEIPT|X-SES-DKIM-SIGNATURE): .*`)
+
+func TestDeliverFramed(t *testing.T) {
+	const rules = `
+AccountId: "111122223333"
+Rules:
+  - Name: tagged
+    Enabled: true
+    Actions:
+      - AddHeaderAction: {HeaderName: X-Tenant, HeaderValue: blue}
+      - S3Action: {BucketName: archive, ObjectKeyPrefix: plain/}
+      - S3Action: {BucketName: archive, ObjectKeyPrefix: sealed/, KmsKeyArn: "arn:aws:kms:us-east-1:111122223333:alias/aws/ses"}
+`
+	stored := func(t *testing.T, headroom int) (plain, sealed []byte) {
+		t.Helper()
+		e := newEnv(t, rules, nil)
+		msg := testMessage("boss@example.com")
+		if headroom >= 0 {
+			frame := make([]byte, headroom, headroom+len(message)+receipt.FrameTailroom)
+			frame = append(frame, message...)
+			msg.Data, msg.Frame = frame[headroom:], frame
+		}
+		res, err := e.proc.Deliver(t.Context(), msg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain, _ = e.object(t, "archive", "plain/"+res.MessageID)
+		ct, meta := e.object(t, "archive", "sealed/"+res.MessageID)
+		if sealed, err = encrypt.Open(t.Context(), e.kms, meta, ct); err != nil {
+			t.Fatal(err)
+		}
+		// The message ID, X-SES-RECEIPT and the DKIM signature differ
+		// per run; compare with them blanked.
+		blank := func(b []byte) []byte {
+			b = bytes.ReplaceAll(b, []byte(res.MessageID), []byte("ID"))
+			return receiptOrDKIM.ReplaceAll(b, []byte("$1: ..."))
+		}
+		return blank(plain), blank(sealed)
+	}
+	wantPlain, wantSealed := stored(t, -1)
+	if !bytes.Contains(wantPlain, []byte("X-Tenant: blue\r\n\r\nthe plan")) || !bytes.Equal(wantPlain, wantSealed) {
+		t.Fatalf("bare message stored as\n%s\nand sealed as\n%s", wantPlain, wantSealed)
+	}
+	for _, headroom := range []int{receipt.FrameHeadroom, 10} {
+		plain, sealed := stored(t, headroom)
+		if !bytes.Equal(plain, wantPlain) || !bytes.Equal(sealed, wantSealed) {
+			t.Errorf("headroom %d: stored\n%s\nsealed\n%s\nwant\n%s", headroom, plain, sealed, wantPlain)
+		}
 	}
 }
