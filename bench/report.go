@@ -1,0 +1,372 @@
+package main
+
+import (
+	"cmp"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+)
+
+// row is one thing measured in every cell: an SMTP server driven by the
+// load generator, or a backend operation called directly.
+type row struct {
+	key   string // memory, data-dir, ...: what -rows selects and the targets name
+	name  string
+	smtp  string                          // the server's address, for SMTP rows
+	ops   func(size, n, c int) loadResult // for raw backend rows
+	reset func() error
+	noMB  bool // the row moves no message bytes (GenerateDataKey)
+}
+
+func (r *row) run(msg []byte, n, c int) loadResult {
+	if r.ops != nil {
+		return r.ops(len(msg), n, c)
+	}
+	return drive(r.smtp, msg, n, c)
+}
+
+// cell is one message size and connection count, every row in every round.
+type cell struct {
+	size, conns, n int
+	results        map[string][]loadResult // by row key, one per round
+}
+
+// report holds everything measured.
+type report struct {
+	opts    options
+	started time.Time
+	rows    []*row
+	cells   []*cell
+	notes   []string
+
+	startup     []time.Duration
+	idleRSSKB   int
+	peakRSSKB   int
+	peakSize    int
+	rulesRatios []float64
+	rules1      []loadResult
+	rules200    []loadResult
+}
+
+func (rep *report) measure(lb *lab) error {
+	o := rep.opts
+	rules := filepath.Join(lb.work, "rules.yaml")
+	if err := os.WriteFile(rules, []byte(benchRules), 0o644); err != nil {
+		return err
+	}
+	// Startup and memory first, while nothing else runs.
+	if o.rows["startup"] {
+		if err := rep.measureStartup(lb); err != nil {
+			return err
+		}
+	}
+	if o.rows["memory-use"] {
+		if err := rep.measurePeakRSS(lb, rules); err != nil {
+			return err
+		}
+	}
+	if err := rep.startRows(lb, rules); err != nil {
+		return err
+	}
+	for _, size := range o.sizes {
+		msg := message(size)
+		for _, c := range o.conns {
+			cl := &cell{size: size, conns: c, n: o.messagesFor(size, c), results: map[string][]loadResult{}}
+			rep.cells = append(rep.cells, cl)
+			for r := range o.rounds {
+				progress("%s × %d connections, round %d of %d", humanSize(size), c, r+1, o.rounds)
+				for i := range rep.rows {
+					rw := rep.rows[(i+r)%len(rep.rows)]
+					if rw.reset != nil {
+						if err := rw.reset(); err != nil {
+							return fmt.Errorf("%s: %v", rw.name, err)
+						}
+					}
+					res := rw.run(msg, cl.n, c)
+					cl.results[rw.key] = append(cl.results[rw.key], res)
+				}
+			}
+		}
+	}
+	if o.rows["rules"] {
+		if err := rep.measureRules(lb); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// benchRules is the rule set of the throughput rows: every recipient, one
+// encrypted S3 object per message, as the README's first example does.
+const benchRules = `AccountId: "` + accountID + `"
+Rules:
+  - Name: store
+    Enabled: true
+    Actions:
+      - S3Action: {BucketName: bench, ObjectKeyPrefix: mail/, KmsKeyArn: "arn:aws:kms:us-east-1:` + accountID + `:alias/bench"}
+`
+
+const benchKey = "arn:aws:kms:us-east-1:" + accountID + ":alias/bench"
+
+// startRows starts every server the throughput cells compare.
+func (rep *report) startRows(lb *lab, rules string) error {
+	o := rep.opts
+	progress("starting the servers")
+	sink, err := lb.startSink()
+	if err != nil {
+		return err
+	}
+	rep.rows = append(rep.rows, &row{key: "ceiling", name: sink.name, smtp: sink.smtp})
+	add := func(key string, t *target) {
+		rep.rows = append(rep.rows, &row{key: key, name: t.name, smtp: t.smtp, reset: t.reset})
+	}
+	if o.rows["memory"] {
+		t, err := lb.startSesinbound("sesinbound-memory", sesinboundOpts{rules: rules, bucket: "bench"})
+		if err != nil {
+			return err
+		}
+		t.name = "sesinbound, embedded, memory only"
+		add("memory", t)
+	}
+	if o.rows["data-dir"] {
+		t, err := lb.startSesinbound("sesinbound-data-dir", sesinboundOpts{rules: rules, dataDir: true, bucket: "bench"})
+		if err != nil {
+			return err
+		}
+		t.name = "sesinbound, embedded, `--data-dir`"
+		add("data-dir", t)
+	}
+	if o.rows["backends"] {
+		b, err := lb.startBackends()
+		if err != nil {
+			return err
+		}
+		t, err := lb.startSesinbound("sesinbound-backends", sesinboundOpts{rules: rules, s3: b.s3URL, kms: b.kmsURL, env: b.env(), bucket: "bench"})
+		if err != nil {
+			return err
+		}
+		t.name = "sesinbound + local-kms + versitygw"
+		add("backends", t)
+		s3c, kmsc := s3Client(b.s3URL, b.access, b.secret), kmsClient(b.kmsURL)
+		if err := createBucket(s3c, "bench-raw"); err != nil {
+			return fmt.Errorf("versitygw: %v", err)
+		}
+		rep.rows = append(rep.rows, &row{
+			key: "versitygw-put", name: "versitygw PutObject, raw",
+			ops:   func(size, n, c int) loadResult { return rawPut(s3c, "bench-raw", size, n, c) },
+			reset: func() error { return emptyBucket(s3c, "bench-raw") },
+		}, &row{
+			key: "local-kms-gdk", name: "local-kms GenerateDataKey, raw", noMB: true,
+			ops: func(size, n, c int) loadResult { return rawGenerateDataKey(kmsc, benchKey, n, c) },
+		})
+	}
+	if o.rows["mailpit"] {
+		t, err := lb.startMailpit()
+		if err != nil {
+			return err
+		}
+		add("mailpit", t)
+	}
+	return nil
+}
+
+// ratios returns, for each round, row a's rate over row b's.
+func (cl *cell) ratios(a, b string) []float64 {
+	ra, rb := cl.results[a], cl.results[b]
+	var out []float64
+	for i := range min(len(ra), len(rb)) {
+		if rb[i].MsgsPerSec() > 0 {
+			out = append(out, ra[i].MsgsPerSec()/rb[i].MsgsPerSec())
+		}
+	}
+	return out
+}
+
+func (rep *report) cell(size, conns int) *cell {
+	for _, cl := range rep.cells {
+		if cl.size == size && cl.conns == conns {
+			return cl
+		}
+	}
+	return nil
+}
+
+func median[T cmp.Ordered](xs []T) T {
+	var zero T
+	if len(xs) == 0 {
+		return zero
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+func humanSize(n int) string {
+	switch {
+	case n >= 1000000 && n%1000000 == 0:
+		return fmt.Sprintf("%d MB", n/1000000)
+	case n >= 1000 && n%1000 == 0:
+		return fmt.Sprintf("%d KB", n/1000)
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+func ms(d time.Duration) string {
+	return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond))
+}
+
+// markdown renders the report.
+func (rep *report) markdown() string {
+	var b strings.Builder
+	o := rep.opts
+	fmt.Fprintf(&b, "# sesinbound benchmark\n\n")
+	fmt.Fprintf(&b, "- Machine: %s\n", machine())
+	fmt.Fprintf(&b, "- Run: %s, %d round(s) per cell, took %v\n", rep.started.UTC().Format("2006-01-02 15:04 MST"), o.rounds, time.Since(rep.started).Round(time.Second))
+	fmt.Fprintf(&b, "- Command: `go run ./bench %s`\n\n", strings.Join(os.Args[1:], " "))
+
+	b.WriteString("## Targets\n\n| measure | target | measured | met |\n|---|---|---|---|\n")
+	for _, t := range rep.targets() {
+		met := "no"
+		switch {
+		case t.measured == "":
+			t.measured, met = "not measured", "—"
+		case t.ok:
+			met = "yes"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", t.measure, t.target, t.measured, met)
+	}
+	b.WriteString("\n")
+
+	if len(rep.cells) > 0 {
+		b.WriteString("## Throughput\n\nmsgs/s and MB/s are the median over rounds; p50 and p99 are the latency from the end of DATA to the reply, over every message of every round; × ceiling is the median of each round's ratio.\n\n")
+	}
+	for _, cl := range rep.cells {
+		fmt.Fprintf(&b, "### %s × %d connection(s), %d messages per row and round\n\n", humanSize(cl.size), cl.conns, cl.n)
+		b.WriteString("| row | msgs/s | MB/s | p50 | p99 | × ceiling | failed |\n|---|---:|---:|---:|---:|---:|---:|\n")
+		for _, rw := range rep.rows {
+			rs := cl.results[rw.key]
+			if len(rs) == 0 {
+				continue
+			}
+			var rates, mbs []float64
+			var lats []time.Duration
+			failed, firstErr := 0, ""
+			for _, r := range rs {
+				rates = append(rates, r.MsgsPerSec())
+				mbs = append(mbs, r.MBPerSec())
+				lats = append(lats, r.Latencies...)
+				failed += r.Failed
+				if firstErr == "" {
+					firstErr = r.FirstErr
+				}
+			}
+			slices.Sort(lats)
+			mb := fmt.Sprintf("%.1f", median(mbs))
+			if rw.noMB {
+				mb = "—"
+			}
+			ratio := "—"
+			if rw.key != "ceiling" && rw.ops == nil {
+				ratio = fmt.Sprintf("%.2f", median(cl.ratios(rw.key, "ceiling")))
+			}
+			fmt.Fprintf(&b, "| %s | %.0f | %s | %s | %s | %s | %d |\n", rw.name, median(rates), mb, ms(percentile(lats, 50)), ms(percentile(lats, 99)), ratio, failed)
+			if failed > 0 {
+				rep.notes = append(rep.notes, fmt.Sprintf("%s, %s × %d: %d failed; first: %s", rw.name, humanSize(cl.size), cl.conns, failed, firstErr))
+			}
+		}
+		b.WriteString("\n")
+	}
+
+	if len(rep.startup) > 0 || rep.peakRSSKB > 0 {
+		b.WriteString("## Startup and memory\n\n")
+	}
+	if len(rep.startup) > 0 {
+		s := slices.Clone(rep.startup)
+		slices.Sort(s)
+		fmt.Fprintf(&b, "- Exec to the first 220 greeting, embedded, memory only, %d starts: median %s, fastest %s, slowest %s.\n", len(s), ms(median(s)), ms(s[0]), ms(s[len(s)-1]))
+		fmt.Fprintf(&b, "- Idle RSS one second after startup: %.1f MB.\n", float64(rep.idleRSSKB)/1024)
+	}
+	if rep.peakRSSKB > 0 {
+		inflight := 8 * rep.peakSize
+		fmt.Fprintf(&b, "- Peak RSS (VmHWM) while 8 connections each send a %s mail, `--data-dir`: %.0f MB; in flight %.0f MB, so the bound 1.5 × in flight + 50 MB is %.0f MB.\n",
+			humanSize(rep.peakSize), float64(rep.peakRSSKB)/1024, float64(inflight)/(1<<20), rssBoundMB(rep.peakSize))
+	}
+	if len(rep.rulesRatios) > 0 {
+		fmt.Fprintf(&b, "\n## Rule set size\n\n10 KB × 8 connections, to the last recipient of the last rule: 200 rules of 100 recipients each run at %.2f × the rate of a 1-rule set (median over %d rounds; %.0f against %.0f msgs/s).\n",
+			median(rep.rulesRatios), len(rep.rulesRatios), medianRate(rep.rules200), medianRate(rep.rules1))
+	}
+	if len(rep.notes) > 0 {
+		b.WriteString("\n## Notes\n\n")
+		for _, n := range rep.notes {
+			fmt.Fprintf(&b, "- %s\n", n)
+		}
+	}
+	return b.String()
+}
+
+func medianRate(rs []loadResult) float64 {
+	var x []float64
+	for _, r := range rs {
+		x = append(x, r.MsgsPerSec())
+	}
+	return median(x)
+}
+
+func rssBoundMB(size int) float64 { return 1.5*float64(8*size)/(1<<20) + 50 }
+
+// goal is one line of the targets table.
+type goal struct {
+	measure, target, measured string
+	ok                        bool
+}
+
+// targets compares the figures with the goals in BENCHMARKS.md.
+func (rep *report) targets() []goal {
+	var gs []goal
+	ratio := func(measure, target string, size, conns int, a, b string, want float64) {
+		g := goal{measure: measure, target: target}
+		if cl := rep.cell(size, conns); cl != nil {
+			if rs := cl.ratios(a, b); len(rs) > 0 {
+				m := median(rs)
+				g.measured, g.ok = fmt.Sprintf("%.2f ×", m), m >= want
+			}
+		}
+		gs = append(gs, g)
+	}
+	ratio("embedded, memory only, 10 KB × 8 connections", "≥ 0.8 × ceiling msgs/s", 10000, 8, "memory", "ceiling", 0.8)
+	ratio("embedded, memory only, 10 KB × 8 connections", "≥ 5 × Mailpit msgs/s", 10000, 8, "memory", "mailpit", 5)
+	ratio("embedded, `--data-dir`, 10 KB × 8 connections", "≥ 0.5 × ceiling msgs/s", 10000, 8, "data-dir", "ceiling", 0.5)
+	ratio("local-kms + versitygw, 10 KB × 8 connections", "≥ 0.85 × versitygw's raw PutObject rate", 10000, 8, "backends", "versitygw-put", 0.85)
+	ratio("embedded, memory only, 1 MB × 8 connections", "≥ 0.7 × ceiling MB/s", 1000000, 8, "memory", "ceiling", 0.7)
+	g := goal{measure: "200 rules against 1 rule", target: "≥ 0.95 ×"}
+	if len(rep.rulesRatios) > 0 {
+		m := median(rep.rulesRatios)
+		g.measured, g.ok = fmt.Sprintf("%.2f ×", m), m >= 0.95
+	}
+	gs = append(gs, g)
+	g = goal{measure: "startup to the 220 greeting, embedded", target: "median ≤ 15 ms"}
+	if len(rep.startup) > 0 {
+		m := median(rep.startup)
+		g.measured, g.ok = ms(m), m <= 15*time.Millisecond
+	}
+	gs = append(gs, g)
+	g = goal{measure: "idle RSS", target: "≤ 20 MB"}
+	if rep.idleRSSKB > 0 {
+		g.measured, g.ok = fmt.Sprintf("%.1f MB", float64(rep.idleRSSKB)/1024), rep.idleRSSKB <= 20*1024
+	}
+	gs = append(gs, g)
+	g = goal{measure: "8 × 40 MB concurrent, peak RSS", target: "≤ 1.5 × in-flight bytes + 50 MB"}
+	if rep.peakRSSKB > 0 {
+		bound := rssBoundMB(rep.peakSize)
+		peak := float64(rep.peakRSSKB) / 1024
+		g.measured, g.ok = fmt.Sprintf("%.0f MB (bound %.0f MB)", peak, bound), peak <= bound
+		if rep.peakSize != 40000000 {
+			g.measure = fmt.Sprintf("8 × %s concurrent, peak RSS", humanSize(rep.peakSize))
+		}
+	}
+	gs = append(gs, g)
+	return gs
+}
