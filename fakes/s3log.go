@@ -15,7 +15,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 )
 
 // With a data directory, each bucket is a directory holding bucket.json and
@@ -161,7 +160,7 @@ func (l *s3Log) commit(batch []*s3LogOp) error {
 	if err := w.Flush(); err != nil {
 		return fail(err)
 	}
-	if err := syscall.Fdatasync(int(l.seg.Fd())); err != nil {
+	if err := datasync(l.seg); err != nil {
 		return fail(err)
 	}
 	l.s.mu.Lock()

@@ -2,6 +2,7 @@ package smtpd
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -28,6 +30,7 @@ type stubReceiver struct {
 	replies   []string
 	err       error // returned by Deliver
 	blocked   netip.Addr
+	framed    []bool // for each delivery: was Data the tail of a frame with room around it
 }
 
 func (r *stubReceiver) AcceptsConnection(_ context.Context, addr netip.Addr) error {
@@ -67,7 +70,12 @@ func (r *stubReceiver) Deliver(_ context.Context, m *receipt.Message) (*receipt.
 	if r.err != nil {
 		return &receipt.Result{MessageID: "failed"}, r.err
 	}
-	r.delivered = append(r.delivered, m)
+	r.framed = append(r.framed, len(m.Frame)-len(m.Data) >= receipt.FrameHeadroom &&
+		cap(m.Frame)-len(m.Frame) >= receipt.FrameTailroom && &m.Frame[len(m.Frame)-len(m.Data)] == &m.Data[0])
+	// The message's buffer is reused once Deliver returns: keep a copy.
+	kept := *m
+	kept.Data, kept.Frame = bytes.Clone(m.Data), nil
+	r.delivered = append(r.delivered, &kept)
 	return &receipt.Result{MessageID: "0123456789abcdefghijklmnopqrstuv01234501"}, nil
 }
 
@@ -195,6 +203,61 @@ func TestMessageTooLarge(t *testing.T) {
 	c2 := dial(t, addr)
 	if err := c2.Mail("a@example.org", &smtp.MailOptions{Size: 4096}); smtpCode(err) != 552 {
 		t.Fatalf("MAIL SIZE=4096 = %v, want 552", err)
+	}
+}
+
+// Messages small and large, with and without a declared SIZE, arrive
+// whole, in a frame with room for SES's headers and the tag: on the heap,
+// or past regionThreshold in a mapped region, which is reused.
+func TestLargeMessages(t *testing.T) {
+	const limit = 3 << 20
+	recv := &stubReceiver{}
+	addr := startServer(t, recv, func(s *Server) { s.MaxMessageBytes = limit })
+	c := dial(t, addr)
+	line := strings.Repeat("0123456789", 7) + "\r\n"
+	// go-smtp refuses a message of exactly the limit: limit-1 is the largest.
+	for _, size := range []int{10 << 10, regionThreshold - 100, regionThreshold + 100, 2 << 20, limit - 1} {
+		msg := []byte("Subject: large\r\n\r\n")
+		for len(msg)+len(line) <= size-2 {
+			msg = append(msg, line...)
+		}
+		msg = append(msg, strings.Repeat("z", size-len(msg)-2)+"\r\n"...)
+		for _, declare := range []bool{false, true} {
+			var opts *smtp.MailOptions
+			if declare {
+				opts = &smtp.MailOptions{Size: int64(len(msg))}
+			}
+			if err := c.Mail("a@example.org", opts); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Rcpt("inbox@example.com", nil); err != nil {
+				t.Fatal(err)
+			}
+			w, err := c.Data()
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.Write(msg)
+			if err := w.Close(); err != nil {
+				t.Fatalf("%d bytes, SIZE declared %v: %v", len(msg), declare, err)
+			}
+			got := recv.delivered[len(recv.delivered)-1]
+			if !bytes.Equal(got.Data, msg) || !recv.framed[len(recv.framed)-1] {
+				t.Fatalf("%d bytes, SIZE declared %v: received %d bytes, framed %v", len(msg), declare, len(got.Data), recv.framed[len(recv.framed)-1])
+			}
+		}
+	}
+	if regions.Lock(); runtime.GOOS == "linux" && len(regions.free) == 0 {
+		t.Errorf("no large message went to a region")
+	}
+	regions.Unlock()
+	// Past the limit, without SIZE: refused, and the connection carries on.
+	err := c.SendMail("a@example.org", []string{"inbox@example.com"}, strings.NewReader("Subject: x\r\n\r\n"+strings.Repeat(line, limit/len(line)+10)))
+	if smtpCode(err) != 552 {
+		t.Fatalf("SendMail over the limit = %v, want 552", err)
+	}
+	if err := c.Noop(); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
-	"sync"
 	"time"
 
 	"github.com/emersion/go-smtp"
@@ -106,18 +105,13 @@ func (s *session) Data(r io.Reader) error {
 	// transfer, or a client sending one byte a minute holds the slot.
 	s.conn.Conn().SetReadDeadline(time.Now().Add(orDefault(s.srv.DataTimeout, DefaultDataTimeout)))
 	// The message is read after room for SES's headers, which the pipeline
-	// can then prepend without copying the message.
-	bp := bufPool.Get().(*[]byte)
-	frame, err := readMessage(r, s.size, (*bp)[:receipt.FrameHeadroom])
+	// can then prepend without copying the message. Deliver keeps nothing
+	// of the message it was handed (it copies what it stores), so the
+	// buffer can serve the next one.
+	buf := newFrameBuffer(s.srv.smtp.MaxMessageBytes)
+	frame, err := buf.read(r, s.size)
+	defer buf.release(frame)
 	data := frame[receipt.FrameHeadroom:]
-	defer func() {
-		// Deliver keeps nothing of the message it was handed (it copies
-		// what it stores), so the buffer can serve the next one.
-		if cap(frame) <= maxPooledBuffer {
-			*bp = frame[:0]
-			bufPool.Put(bp)
-		}
-	}()
 	if err != nil {
 		s.srv.log.LogAttrs(s.srv.baseCtx, slog.LevelInfo, "message not received", slog.String("from", s.from),
 			slog.String("remote", s.remote.String()), slog.Int("code", code(reply(err))), slog.Any("err", err))
@@ -175,36 +169,4 @@ func (s *session) checkHeader(data []byte) error {
 		return fmt.Errorf("%w: %d fields, the limit is %d", errHeaderTooLarge, fields, max)
 	}
 	return nil
-}
-
-// bufPool recycles message buffers, so that receiving a message does not
-// allocate (and zero) a fresh one each time.
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 32<<10); return &b }}
-
-// maxPooledBuffer keeps huge buffers out of the pool; they are rare.
-const maxPooledBuffer = 4 << 20
-
-// readMessage reads a whole DATA section, appending to buf. go-smtp's
-// reader enforces the size limit and returns smtp.ErrDataTooLarge past it.
-// When the client declared a SIZE, the buffer is grown once to hold that
-// much and the GCM tag after it. Growth keeps what buf held (the headroom).
-func readMessage(r io.Reader, sizeHint int64, buf []byte) ([]byte, error) {
-	if need := int64(len(buf)) + sizeHint + receipt.FrameTailroom + 1; sizeHint > 0 && int64(cap(buf)) < need {
-		nb := make([]byte, len(buf), need) // +1 so the final Read that sees EOF does not grow it
-		copy(nb, buf)
-		buf = nb
-	}
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := r.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err == io.EOF {
-			return buf, nil
-		}
-		if err != nil {
-			return buf, err
-		}
-	}
 }
