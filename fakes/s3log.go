@@ -379,10 +379,25 @@ func s3ReadRecord(f *os.File, off, size int64, checkBody bool) (s3Record, int64,
 // s3SpoolInMemory, then in a temporary file, so a slow upload never holds
 // the log's writer.
 type s3Spool struct {
-	dir  string
-	mem  bytes.Buffer
-	file *os.File
-	size int64
+	dir      string
+	mem      bytes.Buffer
+	file     *os.File
+	borrowed *bytes.Reader // see s3Borrow
+	size     int64
+}
+
+// s3Borrow returns a spool that writes the body from where it lies, when
+// an in-process put hands over a body already whole in memory, of the
+// length declared and with no checksum to verify: the sesinbound pipeline's
+// own puts. Copying it first would cost a copy for a small body and a
+// temporary file for a large one. PutObject waits for the log, so the
+// body outlives its use. Otherwise s3Borrow returns nil.
+func s3Borrow(p s3Put, limit int64, sums *s3Digests) *s3Spool {
+	br, ok := p.body.(*bytes.Reader)
+	if !ok || len(sums.hashes) > 0 || int64(br.Len()) > limit || (p.size >= 0 && p.size != int64(br.Len())) {
+		return nil
+	}
+	return &s3Spool{borrowed: br, size: int64(br.Len())}
 }
 
 func newS3Spool(dir string, sizeHint int64) *s3Spool {
@@ -413,6 +428,10 @@ func (s *s3Spool) Write(p []byte) (int, error) {
 }
 
 func (s *s3Spool) writeTo(w io.Writer) error {
+	if s.borrowed != nil {
+		_, err := s.borrowed.WriteTo(w)
+		return err
+	}
 	if s.file == nil {
 		_, err := w.Write(s.mem.Bytes())
 		return err

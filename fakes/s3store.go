@@ -163,13 +163,15 @@ func (s *S3) putObject(p s3Put) (*s3Object, error) {
 	if b.log != nil {
 		// With a data directory the body is spooled, then appended to the
 		// bucket's log, which publishes it once it is on disk.
-		spool := newS3Spool(b.dir, p.size)
-		defer spool.discard()
-		n, err := s3CopyBody(spool, p.body, p.size, limit, sums)
-		if err != nil {
-			return nil, err
+		spool := s3Borrow(p, limit, sums)
+		if spool == nil {
+			spool = newS3Spool(b.dir, p.size)
+			defer spool.discard()
+			if _, err := s3CopyBody(spool, p.body, p.size, limit, sums); err != nil {
+				return nil, err
+			}
 		}
-		meta.Size = n
+		meta.Size = spool.size
 		meta.ETag = cmp.Or(p.etag, sums.etag())
 		o, err := b.log.put(meta, spool)
 		if err != nil {
