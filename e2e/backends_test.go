@@ -177,6 +177,18 @@ func runScenario(t *testing.T, b backendSet) *instance {
 	if !bytes.Equal(v1, v3) || !bytes.HasSuffix(v3, msg) || len(stored) != len(v3)+16 {
 		t.Fatalf("%s: the decryptors disagree or the message changed", b.name)
 	}
+	// And a decryptor outside Go, when it is installed (TestRubyDecryptor
+	// says when it is not).
+	if _, reason := ruby(); reason == "" {
+		s3URL, kmsURL := b.endpoints(inst)
+		rb, err := decryptRuby(s3URL, kmsURL, b.accessKey, b.secret, "inbound-mail", "encrypted/"+id)
+		if err != nil {
+			t.Fatalf("%s: Ruby S3 Encryption Client: %v", b.name, err)
+		}
+		if !bytes.Equal(rb, v3) {
+			t.Fatalf("%s: the Ruby client decrypts to other bytes than the Go clients", b.name)
+		}
+	}
 	plainOut, err := s.GetObject(t.Context(), &s3.GetObjectInput{Bucket: aws.String("inbound-mail"), Key: aws.String("plain/" + id)})
 	if err != nil {
 		t.Fatalf("%s: plain copy: %v", b.name, err)

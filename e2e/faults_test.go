@@ -132,25 +132,28 @@ func between(s, start, end string) string {
 	return v
 }
 
-// Each envelope variant, through both official Go decryptors. The outcomes
-// here are the ones the README documents.
+// Each envelope variant, through both official Go decryptors and, where it
+// is installed, the Ruby one. The outcomes here are the ones the README
+// documents.
 func TestEnvelopeVariants(t *testing.T) {
 	inst := start(t, nil)
 	for _, tt := range []struct {
-		variant    string
-		v3OK, v1OK bool
-		v3Err      string
-		v1Err      string
+		variant          string
+		v3OK, v1OK, rbOK bool
+		v3Err            string
+		v1Err            string
+		rbErr            string
 	}{
-		{"", true, true, "", ""},
-		{"corrupt-tag", false, false, "message authentication failed", "message authentication failed"},
-		{"no-kms-cmk-id", true, false, "", "MissingCMKIDError"},
+		{"", true, true, true, "", "", ""},
+		{"corrupt-tag", false, false, false, "message authentication failed", "message authentication failed", "OpenSSL::Cipher::CipherError"},
+		{"no-kms-cmk-id", true, false, true, "", "MissingCMKIDError", ""},
 		// v3.0.0 with legacy wrapping enabled refuses kms+context; v1 needs
-		// the kms+context wrap registered, which SES objects do not need.
-		{"kms+context", false, false, "kms+context", "InvalidWrapAlgorithmError"},
-		{"no-unencrypted-length", true, true, "", ""},
+		// the kms+context wrap registered, which SES objects do not need;
+		// Ruby wants the whole context passed to get_object, to compare.
+		{"kms+context", false, false, false, "kms+context", "InvalidWrapAlgorithmError", "does not match the provided encryption context"},
+		{"no-unencrypted-length", true, true, true, "", "", ""},
 		// S3EC v3.0.0 panics on it (crypto/cipher: incorrect nonce length).
-		{"wrong-iv-length", false, false, "incorrect nonce length", "incorrect nonce length"},
+		{"wrong-iv-length", false, false, false, "incorrect nonce length", "incorrect nonce length", "iv must be 12 bytes"},
 	} {
 		t.Run("variant="+tt.variant, func(t *testing.T) {
 			hdr := ""
@@ -165,6 +168,7 @@ func TestEnvelopeVariants(t *testing.T) {
 			_, v3err := recovering(func() ([]byte, error) { return decryptV3(t.Context(), inst.AWSURL, defaultKey, "ses-inbound", id) })
 			_, v1err := recovering(func() ([]byte, error) { return decryptV1(inst.AWSURL, "ses-inbound", id) })
 			t.Logf("variant %q: S3EC v3 -> %v; s3crypto v1 -> %v", tt.variant, v3err, v1err)
+
 			check := func(client string, err error, ok bool, want string) {
 				if ok != (err == nil) {
 					t.Errorf("%s: error %v, want success %v", client, err, ok)
@@ -174,6 +178,11 @@ func TestEnvelopeVariants(t *testing.T) {
 			}
 			check("S3EC v3", v3err, tt.v3OK, tt.v3Err)
 			check("s3crypto v1", v1err, tt.v1OK, tt.v1Err)
+			if _, reason := ruby(); reason == "" {
+				_, rberr := decryptRuby(inst.AWSURL, inst.AWSURL, "", "", "ses-inbound", id)
+				t.Logf("variant %q: Ruby -> %v", tt.variant, rberr)
+				check("Ruby EncryptionV2", rberr, tt.rbOK, tt.rbErr)
+			}
 		})
 	}
 }
