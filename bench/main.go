@@ -4,6 +4,8 @@
 //	go run ./bench                 the full run (about 10 minutes on 2 cores)
 //	go run ./bench -quick          every row once with a few messages: a smoke test
 //	go run ./bench sink -addr A    only the discard sink, for outside load generators
+//	go run ./bench -rows memory -sizes 10KB -c 8 -cpuprofile prof
+//	                               one cell, with a CPU profile of sesinbound in prof/
 //
 // Each row drives real SMTP: N messages over C persistent connections, and
 // the latency of each from the end of DATA to the reply. The machines are
@@ -52,6 +54,15 @@ type options struct {
 	startups int
 	out      string
 	keep     bool
+	profiles string // a directory for the sesinbound rows' CPU profiles
+}
+
+// profileFor names the CPU profile of a sesinbound row, or "" for none.
+func (o options) profileFor(row string) string {
+	if o.profiles == "" {
+		return ""
+	}
+	return filepath.Join(o.profiles, "sesinbound-"+row+".pprof")
 }
 
 func parseOptions(args []string) (options, error) {
@@ -66,8 +77,17 @@ func parseOptions(args []string) (options, error) {
 	fs.IntVar(&o.startups, "startups", 20, "startups timed for the startup median")
 	fs.StringVar(&o.out, "o", "", "also write the report to this file")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory (logs, data) after the run")
+	fs.StringVar(&o.profiles, "cpuprofile", "", "write a CPU profile of each sesinbound row into this directory (go tool pprof)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
+	}
+	if o.profiles != "" {
+		if err := os.MkdirAll(o.profiles, 0o755); err != nil {
+			return o, err
+		}
+		if abs, err := filepath.Abs(o.profiles); err == nil {
+			o.profiles = abs
+		}
 	}
 	for _, s := range strings.Split(*sizes, ",") {
 		n, err := parseSize(s)

@@ -68,7 +68,9 @@ func (rep *report) measure(lb *lab) error {
 			return err
 		}
 	}
-	if err := rep.startRows(lb, rules); err != nil {
+	if !o.rows["memory"] && !o.rows["data-dir"] && !o.rows["backends"] && !o.rows["mailpit"] {
+		o.sizes = nil // no throughput row: no ceiling to compare with either
+	} else if err := rep.startRows(lb, rules); err != nil {
 		return err
 	}
 	for _, size := range o.sizes {
@@ -124,7 +126,7 @@ func (rep *report) startRows(lb *lab, rules string) error {
 		rep.rows = append(rep.rows, &row{key: key, name: t.name, smtp: t.smtp, reset: t.reset})
 	}
 	if o.rows["memory"] {
-		t, err := lb.startSesinbound("sesinbound-memory", sesinboundOpts{rules: rules, bucket: "bench"})
+		t, err := lb.startSesinbound("sesinbound-memory", sesinboundOpts{rules: rules, bucket: "bench", profile: rep.opts.profileFor("memory")})
 		if err != nil {
 			return err
 		}
@@ -132,7 +134,7 @@ func (rep *report) startRows(lb *lab, rules string) error {
 		add("memory", t)
 	}
 	if o.rows["data-dir"] {
-		t, err := lb.startSesinbound("sesinbound-data-dir", sesinboundOpts{rules: rules, dataDir: true, bucket: "bench"})
+		t, err := lb.startSesinbound("sesinbound-data-dir", sesinboundOpts{rules: rules, dataDir: true, bucket: "bench", profile: rep.opts.profileFor("data-dir")})
 		if err != nil {
 			return err
 		}
@@ -144,7 +146,7 @@ func (rep *report) startRows(lb *lab, rules string) error {
 		if err != nil {
 			return err
 		}
-		t, err := lb.startSesinbound("sesinbound-backends", sesinboundOpts{rules: rules, s3: b.s3URL, kms: b.kmsURL, env: b.env(), bucket: "bench"})
+		t, err := lb.startSesinbound("sesinbound-backends", sesinboundOpts{rules: rules, s3: b.s3URL, kms: b.kmsURL, env: b.env(), bucket: "bench", profile: rep.opts.profileFor("backends")})
 		if err != nil {
 			return err
 		}

@@ -184,6 +184,7 @@ type sesinboundOpts struct {
 	s3, kms string   // external endpoints, or "" for the embedded ones
 	env     []string // e.g. credentials for the external S3
 	bucket  string   // what reset empties
+	profile string   // a CPU profile file, or ""
 }
 
 // startSesinbound runs sesinbound and waits for its greeting. Its reset
@@ -202,6 +203,9 @@ func (lb *lab) startSesinbound(name string, o sesinboundOpts) (*target, error) {
 	}
 	if o.kms != "" {
 		args = append(args, "--kms-endpoint", o.kms)
+	}
+	if o.profile != "" {
+		args = append(args, "--cpu-profile", o.profile)
 	}
 	p, err := lb.start(name, lb.sesinbound, args, o.env)
 	if err != nil {

@@ -52,6 +52,7 @@ type Config struct {
 	CommandTimeout  time.Duration
 	DataTimeout     time.Duration
 	DeliverTimeout  time.Duration
+	CPUProfile      string // a file for a CPU profile of the whole run
 }
 
 // DefaultConfig returns the settings used when nothing is given.
@@ -105,6 +106,7 @@ func (c *Config) options() []option {
 		{"command-timeout", "SESINBOUND_COMMAND_TIMEOUT", (*durationValue)(&c.CommandTimeout)},
 		{"data-timeout", "SESINBOUND_DATA_TIMEOUT", (*durationValue)(&c.DataTimeout)},
 		{"deliver-timeout", "SESINBOUND_DELIVER_TIMEOUT", (*durationValue)(&c.DeliverTimeout)},
+		{"cpu-profile", "SESINBOUND_CPU_PROFILE", (*stringValue)(&c.CPUProfile)},
 	}
 }
 

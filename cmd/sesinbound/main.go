@@ -122,6 +122,8 @@ Limits (SES's where it has one; sizes take KB, MB, GB):
   --data-timeout D          SESINBOUND_DATA_TIMEOUT       default 10m (451 4.4.2)
   --deliver-timeout D       SESINBOUND_DELIVER_TIMEOUT    storing one message, retries included,
                                                           default 30s (then 451 4.3.0)
+  --cpu-profile FILE        SESINBOUND_CPU_PROFILE        write a Go CPU profile of the run to FILE
+                                                          (for go tool pprof; see BENCHMARKS.md)
   --version                                     print the version and exit
 
 Credentials, region and profiles come from the standard AWS configuration
