@@ -1,6 +1,7 @@
 package receipt_test
 
 import (
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -27,5 +28,48 @@ func BenchmarkDeliver(b *testing.B) {
 		if _, err := p.Deliver(b.Context(), m); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkDeliverRuleSetSize is Deliver with a rule set of 1 and of 200
+// rules of 100 recipients each, the message going to the last rule: the
+// recipient index keeps the two alike.
+func BenchmarkDeliverRuleSetSize(b *testing.B) {
+	for _, n := range []int{1, 200} {
+		b.Run(fmt.Sprintf("rules=%d", n), func(b *testing.B) {
+			var src strings.Builder
+			src.WriteString("Rules:\n")
+			for i := range n {
+				fmt.Fprintf(&src, "  - Name: rule-%03d\n    Enabled: true\n    Recipients:\n", i)
+				for j := range 99 {
+					fmt.Fprintf(&src, "      - user%d@dept%d.example-%d.com\n", j, j%7, i)
+				}
+				last := fmt.Sprintf("user%d-99@example.com", i)
+				if i == n-1 {
+					last = "inbox@example.com"
+				}
+				fmt.Fprintf(&src, "      - %s\n    Actions:\n      - S3Action: {BucketName: ses-inbound, KmsKeyArn: \"arn:aws:kms:us-east-1:000000000000:alias/aws/ses\"}\n", last)
+			}
+			rs, err := receipt.ParseRules(strings.NewReader(src.String()), "rules.yaml")
+			if err != nil {
+				b.Fatal(err)
+			}
+			s, _ := fakes.NewS3(fakes.WithBuckets("ses-inbound"))
+			k, _ := fakes.NewKMS()
+			p := receipt.NewProcessor(rs, &encrypt.Sealer{KMS: k}, s)
+			msg := []byte("From: Sender <sender@example.org>\r\nTo: inbox@example.com\r\nSubject: bench\r\n\r\n" +
+				strings.Repeat(strings.Repeat("x", 98)+"\r\n", 100))
+			m := &receipt.Message{From: "sender@example.org", To: []string{"inbox@example.com"}, Data: msg,
+				Client: receipt.Client{Addr: netip.MustParseAddr("127.0.0.1"), Helo: "bench"}}
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := p.AcceptsRecipient(b.Context(), "inbox@example.com", m.Client); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := p.Deliver(b.Context(), m); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
