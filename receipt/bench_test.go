@@ -14,21 +14,31 @@ import (
 // BenchmarkDeliver is the pipeline's own cost per message, without SMTP:
 // the built-in rule, a 10 KB message, the embedded KMS and S3 in memory.
 func BenchmarkDeliver(b *testing.B) {
-	rs := receipt.DefaultRules()
-	s, _ := fakes.NewS3(fakes.WithBuckets("ses-inbound"))
-	k, _ := fakes.NewKMS()
-	p := receipt.NewProcessor(rs, &encrypt.Sealer{KMS: k}, s)
-	msg := []byte("From: Sender <sender@example.org>\r\nTo: inbox@example.com\r\nSubject: bench\r\nMessage-ID: <b@example.org>\r\n\r\n" +
-		strings.Repeat(strings.Repeat("x", 98)+"\r\n", 100))
-	m := &receipt.Message{From: "sender@example.org", To: []string{"inbox@example.com"}, Data: msg,
-		Client: receipt.Client{Addr: netip.MustParseAddr("127.0.0.1"), Helo: "bench"}}
-	b.SetBytes(int64(len(msg)))
+	p, m := benchSetup(b, receipt.DefaultRules())
+	b.SetBytes(int64(len(m.Data)))
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := p.Deliver(b.Context(), m); err != nil {
 			b.Fatal(err)
 		}
 	}
+}
+
+// benchSetup returns a processor for rs over the embedded KMS and S3 in
+// memory, and a 10 KB message to inbox@example.com.
+func benchSetup(b *testing.B, rs *receipt.RuleSet) (*receipt.Processor, *receipt.Message) {
+	s, err := fakes.NewS3(fakes.WithBuckets("ses-inbound"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	k, err := fakes.NewKMS()
+	if err != nil {
+		b.Fatal(err)
+	}
+	msg := []byte("From: Sender <sender@example.org>\r\nTo: inbox@example.com\r\nSubject: bench\r\nMessage-ID: <b@example.org>\r\n\r\n" +
+		strings.Repeat(strings.Repeat("x", 98)+"\r\n", 100))
+	return receipt.NewProcessor(rs, &encrypt.Sealer{KMS: k}, s), &receipt.Message{From: "sender@example.org", To: []string{"inbox@example.com"},
+		Data: msg, Client: receipt.Client{Addr: netip.MustParseAddr("127.0.0.1"), Helo: "bench"}}
 }
 
 // BenchmarkDeliverRuleSetSize is Deliver with a rule set of 1 and of 200
@@ -54,13 +64,7 @@ func BenchmarkDeliverRuleSetSize(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			s, _ := fakes.NewS3(fakes.WithBuckets("ses-inbound"))
-			k, _ := fakes.NewKMS()
-			p := receipt.NewProcessor(rs, &encrypt.Sealer{KMS: k}, s)
-			msg := []byte("From: Sender <sender@example.org>\r\nTo: inbox@example.com\r\nSubject: bench\r\n\r\n" +
-				strings.Repeat(strings.Repeat("x", 98)+"\r\n", 100))
-			m := &receipt.Message{From: "sender@example.org", To: []string{"inbox@example.com"}, Data: msg,
-				Client: receipt.Client{Addr: netip.MustParseAddr("127.0.0.1"), Helo: "bench"}}
+			p, m := benchSetup(b, rs)
 			b.ReportAllocs()
 			for b.Loop() {
 				if err := p.AcceptsRecipient(b.Context(), "inbox@example.com", m.Client); err != nil {

@@ -70,7 +70,7 @@ func (r *stubReceiver) Deliver(_ context.Context, m *receipt.Message) (*receipt.
 	if r.err != nil {
 		return &receipt.Result{MessageID: "failed"}, r.err
 	}
-	r.framed = append(r.framed, len(m.Frame)-len(m.Data) >= receipt.FrameHeadroom &&
+	r.framed = append(r.framed, len(m.Data) > 0 && len(m.Frame)-len(m.Data) >= receipt.FrameHeadroom &&
 		cap(m.Frame)-len(m.Frame) >= receipt.FrameTailroom && &m.Frame[len(m.Frame)-len(m.Data)] == &m.Data[0])
 	// The message's buffer is reused once Deliver returns: keep a copy.
 	kept := *m
