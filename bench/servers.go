@@ -116,8 +116,8 @@ func cleanEnv() []string {
 	return env
 }
 
-// waitGreeting waits until addr sends a 220 greeting.
-func waitGreeting(addr string, timeout time.Duration) error {
+// waitGreeting waits until addr sends a 220 greeting, trying every poll.
+func waitGreeting(addr string, timeout, poll time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
 		conn, err := net.DialTimeout("tcp", addr, time.Second)
@@ -133,7 +133,7 @@ func waitGreeting(addr string, timeout time.Duration) error {
 		if time.Now().After(deadline) {
 			return err
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(poll)
 	}
 }
 
@@ -211,7 +211,7 @@ func (lb *lab) startSesinbound(name string, o sesinboundOpts) (*target, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := waitGreeting(smtpAddr, 60*time.Second); err != nil {
+	if err := waitGreeting(smtpAddr, 60*time.Second, 20*time.Millisecond); err != nil {
 		return nil, p.failed(err)
 	}
 	access, secret := envValue(o.env, "AWS_ACCESS_KEY_ID", "test"), envValue(o.env, "AWS_SECRET_ACCESS_KEY", "test")
@@ -240,7 +240,7 @@ func (lb *lab) startSink() (*target, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := waitGreeting(addr, 30*time.Second); err != nil {
+	if err := waitGreeting(addr, 30*time.Second, 20*time.Millisecond); err != nil {
 		return nil, p.failed(err)
 	}
 	return &target{name: "ceiling (go-smtp discard)", smtp: addr, proc: p}, nil
@@ -260,7 +260,7 @@ func (lb *lab) startMailpit() (*target, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := waitGreeting(smtpAddr, 60*time.Second); err != nil {
+	if err := waitGreeting(smtpAddr, 60*time.Second, 20*time.Millisecond); err != nil {
 		return nil, p.failed(err)
 	}
 	reset := func() error {

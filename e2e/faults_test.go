@@ -168,7 +168,6 @@ func TestEnvelopeVariants(t *testing.T) {
 			_, v3err := recovering(func() ([]byte, error) { return decryptV3(t.Context(), inst.AWSURL, defaultKey, "ses-inbound", id) })
 			_, v1err := recovering(func() ([]byte, error) { return decryptV1(inst.AWSURL, "ses-inbound", id) })
 			t.Logf("variant %q: S3EC v3 -> %v; s3crypto v1 -> %v", tt.variant, v3err, v1err)
-
 			check := func(client string, err error, ok bool, want string) {
 				if ok != (err == nil) {
 					t.Errorf("%s: error %v, want success %v", client, err, ok)

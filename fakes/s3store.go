@@ -182,26 +182,17 @@ func (s *S3) putObject(p s3Put) (*s3Object, error) {
 		}
 		return o, nil
 	}
-	var data []byte
-	if borrowed := s3Borrow(p, limit, sums); borrowed != nil {
-		// A copy made by append, which unlike a buffer grown ahead does
-		// not zero the memory it is about to fill.
-		w := &s3CloneSink{}
-		borrowed.borrowed.WriteTo(w)
-		data = w.data
-	} else {
-		sink := &s3MemorySink{}
-		if p.size > 0 && p.size <= limit {
-			sink.Grow(int(p.size)) // one allocation, no regrowth
-		}
-		if _, err := s3CopyBody(sink, p.body, p.size, limit, sums); err != nil {
-			return nil, err
-		}
-		data = sink.Bytes()
+	sink := &s3MemorySink{}
+	if p.size > 0 && p.size <= limit {
+		sink.Grow(int(p.size)) // one allocation, no regrowth
 	}
-	meta.Size = int64(len(data))
+	n, err := s3CopyBody(sink, p.body, p.size, limit, sums)
+	if err != nil {
+		return nil, err
+	}
+	meta.Size = n
 	meta.ETag = cmp.Or(p.etag, sums.etag())
-	o := &s3Object{s3Meta: meta, data: data}
+	o := &s3Object{s3Meta: meta, data: sink.Bytes()}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.buckets[b.name] != b {
@@ -213,14 +204,6 @@ func (s *S3) putObject(p s3Put) (*s3Object, error) {
 
 // s3MemorySink holds a body in memory.
 type s3MemorySink struct{ bytes.Buffer }
-
-// s3CloneSink keeps a copy of what is written to it.
-type s3CloneSink struct{ data []byte }
-
-func (s *s3CloneSink) Write(p []byte) (int, error) {
-	s.data = append(s.data, p...)
-	return len(p), nil
-}
 
 // s3CopyBuffers recycles copy buffers: every PutObject needs one, and a
 // fresh 32 KB buffer per call costs more than the copy of a small object.

@@ -19,9 +19,9 @@ import (
 // several times the message's size for the collector, and eight 40 MB
 // messages in flight would need well over a gigabyte.
 type frameBuffer struct {
-	heap    *[]byte
-	region  []byte
-	reserve int // a region's size: the largest message and the frame's room
+	heap       *[]byte
+	region     []byte
+	maxMessage int // the largest message go-smtp lets through
 }
 
 const (
@@ -46,11 +46,14 @@ var regions struct {
 // allocate (and zero) a fresh one each time.
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 32<<10); return &b }}
 
-func newFrameBuffer(maxMessage int64) *frameBuffer {
-	return &frameBuffer{
-		heap:    bufPool.Get().(*[]byte),
-		reserve: int(maxMessage) + receipt.FrameHeadroom + receipt.FrameTailroom + 64<<10,
-	}
+func newFrameBuffer(maxMessage int64) frameBuffer {
+	return frameBuffer{heap: bufPool.Get().(*[]byte), maxMessage: int(maxMessage)}
+}
+
+// reserve is a region's size: the headroom, the largest message, the tag's
+// room, and one free byte for the read that sees EOF.
+func (b *frameBuffer) reserve() int {
+	return receipt.FrameHeadroom + b.maxMessage + receipt.FrameTailroom + 1
 }
 
 // read reads a whole DATA section into the frame and returns it: the
@@ -61,7 +64,7 @@ func (b *frameBuffer) read(r io.Reader, sizeHint int64) ([]byte, error) {
 	buf := (*b.heap)[:receipt.FrameHeadroom]
 	if sizeHint > 0 {
 		// +1 so the final Read that sees EOF does not grow it.
-		buf = b.grow(buf, len(buf)+int(min(sizeHint, int64(b.reserve)))+receipt.FrameTailroom+1)
+		buf = b.grow(buf, len(buf)+int(min(sizeHint, int64(b.maxMessage)))+receipt.FrameTailroom+1)
 	}
 	for {
 		if len(buf) == cap(buf) {
@@ -83,8 +86,8 @@ func (b *frameBuffer) grow(buf []byte, need int) []byte {
 	if need <= cap(buf) {
 		return buf
 	}
-	if b.region == nil && need > regionThreshold && need <= b.reserve {
-		if b.region = getRegion(b.reserve); b.region != nil {
+	if b.region == nil && need > regionThreshold && need <= b.reserve() {
+		if b.region = getRegion(b.reserve()); b.region != nil {
 			return append(b.region[:0], buf...)
 		}
 	}
