@@ -70,10 +70,15 @@ type Result struct {
 	Recipients []string     `json:"recipients"`
 	Client     Client       `json:"client"`
 	Size       int          `json:"size"`
+	Subject    string       `json:"subject"` // the Subject header as written
 	Verdicts   Verdicts     `json:"verdicts"`
 	Reply      *Reply       `json:"reply,omitempty"`
 	Rules      []RuleResult `json:"rules"`
 	Bounces    []Bounce     `json:"bounces,omitempty"`
+	// NotRun is the rules that did not run and why; see Result.WithNotRun.
+	NotRun []NotRunRule `json:"notRun,omitempty"`
+
+	ruleSet *RuleSet // the snapshot the message ran under
 }
 
 // Reply is the SMTP reply a message got.
@@ -222,6 +227,8 @@ func (p *Processor) Deliver(ctx context.Context, msg *Message) (*Result, error) 
 	d.res.Verdicts = d.baseVerdicts(scan)
 	d.hdrEnd = HeaderEnd(data)
 	fields := ParseHeader(data[:d.hdrEnd])
+	d.res.Subject = subjectOf(fields)
+	d.res.ruleSet = p.rules
 	d.trace = trace{
 		id:        id,
 		at:        d.res.Received,
