@@ -63,7 +63,7 @@ func encode(res *receipt.Result) []byte {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
-	enc.Encode(res)
+	enc.Encode(res.WithNotRun())
 	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
 }
 
@@ -113,6 +113,10 @@ func (j *Journal) List(limit int) [][]byte {
 func (j *Journal) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /_sesinbound/messages", func(w http.ResponseWriter, r *http.Request) {
+		if pageParams(r) {
+			j.servePage(w, r)
+			return
+		}
 		limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
 		var b bytes.Buffer
 		b.WriteString(`{"messages":[`)

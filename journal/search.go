@@ -1,0 +1,190 @@
+package journal
+
+import (
+	"bytes"
+	"net/http"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/sesinbound/sesinbound/receipt"
+)
+
+// Query is a parsed search: every term must match. Field terms are
+// to:, from:, subject:, rule: and id:; a plain word matches any of them.
+// Matching is a case-insensitive substring test; "double quotes" keep
+// spaces in one term.
+type Query struct {
+	terms []term
+}
+
+type term struct {
+	field string // "", "to", "from", "subject", "rule", "id"
+	text  string // lower case
+}
+
+// ParseQuery parses a search box's text. Unknown prefixes are plain words.
+func ParseQuery(s string) Query {
+	var q Query
+	for _, tok := range splitQuoted(s) {
+		t := term{text: strings.ToLower(tok)}
+		if f, v, ok := strings.Cut(tok, ":"); ok {
+			switch f := strings.ToLower(f); f {
+			case "to", "from", "subject", "rule", "id":
+				t = term{field: f, text: strings.ToLower(strings.Trim(v, `"`))}
+			}
+		}
+		if t.text != "" {
+			q.terms = append(q.terms, t)
+		}
+	}
+	return q
+}
+
+func splitQuoted(s string) []string {
+	var out []string
+	var cur strings.Builder
+	quoted := false
+	for _, r := range s {
+		switch {
+		case r == '"':
+			quoted = !quoted
+		case unicode.IsSpace(r) && !quoted:
+			if cur.Len() > 0 {
+				out = append(out, cur.String())
+				cur.Reset()
+			}
+		default:
+			cur.WriteRune(r)
+		}
+	}
+	if cur.Len() > 0 {
+		out = append(out, cur.String())
+	}
+	return out
+}
+
+// Matches reports whether res satisfies every term.
+func (q Query) Matches(res *receipt.Result) bool {
+	for _, t := range q.terms {
+		if !t.matches(res) {
+			return false
+		}
+	}
+	return true
+}
+
+func (t term) matches(res *receipt.Result) bool {
+	has := func(s string) bool { return containsFold(s, t.text) }
+	to := func() bool {
+		for _, r := range res.Recipients {
+			if has(r) {
+				return true
+			}
+		}
+		return false
+	}
+	rule := func() bool {
+		for _, r := range res.Rules {
+			if has(r.Name) {
+				return true
+			}
+		}
+		return false
+	}
+	switch t.field {
+	case "to":
+		return to()
+	case "from":
+		return has(res.From)
+	case "subject":
+		return has(res.Subject)
+	case "rule":
+		return rule()
+	case "id":
+		return has(res.MessageID)
+	}
+	return to() || has(res.From) || has(res.Subject) || rule() || has(res.MessageID)
+}
+
+// containsFold is strings.Contains ignoring case; sub is lower case.
+func containsFold(s, sub string) bool {
+	return strings.Contains(strings.ToLower(s), sub)
+}
+
+// Page returns the records matching q, newest first, skipping offset and
+// returning at most limit of them, and how many match in all.
+func (j *Journal) Page(q Query, offset, limit int) (total int, page [][]byte) {
+	var hits []*receipt.Result
+	j.mu.RLock()
+	for i := len(j.order) - 1; i >= 0; i-- {
+		res := j.entries[j.order[i]]
+		if !q.Matches(res) {
+			continue
+		}
+		if total >= offset && len(hits) < limit {
+			hits = append(hits, res)
+		}
+		total++
+	}
+	j.mu.RUnlock()
+	page = make([][]byte, len(hits))
+	for i, res := range hits {
+		page[i] = encode(res)
+	}
+	return total, page
+}
+
+// Delete forgets one message and returns its record.
+func (j *Journal) Delete(id string) (*receipt.Result, bool) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	res, ok := j.entries[id]
+	if !ok {
+		return nil, false
+	}
+	delete(j.entries, id)
+	for i, o := range j.order {
+		if o == id {
+			j.order = append(j.order[:i:i], j.order[i+1:]...)
+			break
+		}
+	}
+	return res, true
+}
+
+// pageParams reports whether a list request asks for a page: a search q,
+// an offset, or order=newest.
+func pageParams(r *http.Request) bool {
+	v := r.URL.Query()
+	return v.Has("q") || v.Has("offset") || v.Get("order") == "newest"
+}
+
+// servePage answers GET /_sesinbound/messages?order=newest&q=&offset=&limit=
+// with {"total":N,"offset":O,"messages":[...newest first]}.
+func (j *Journal) servePage(w http.ResponseWriter, r *http.Request) {
+	v := r.URL.Query()
+	offset, err := strconv.Atoi(v.Get("offset"))
+	if v.Get("offset") != "" && (err != nil || offset < 0) {
+		writeJSON(w, http.StatusBadRequest, []byte(`{"error":"offset must be a whole number"}`+"\n"))
+		return
+	}
+	limit := 50
+	if s := v.Get("limit"); s != "" {
+		if limit, err = strconv.Atoi(s); err != nil || limit <= 0 || limit > 1000 {
+			writeJSON(w, http.StatusBadRequest, []byte(`{"error":"limit must be between 1 and 1000"}`+"\n"))
+			return
+		}
+	}
+	total, page := j.Page(ParseQuery(v.Get("q")), offset, limit)
+	var b bytes.Buffer
+	b.WriteString(`{"total":` + strconv.Itoa(total) + `,"offset":` + strconv.Itoa(offset) + `,"messages":[`)
+	for i, e := range page {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.Write(e)
+	}
+	b.WriteString("]}\n")
+	writeJSON(w, http.StatusOK, b.Bytes())
+}
