@@ -25,6 +25,7 @@ import (
 	"github.com/sesinbound/sesinbound/journal"
 	"github.com/sesinbound/sesinbound/receipt"
 	"github.com/sesinbound/sesinbound/smtpd"
+	"github.com/sesinbound/sesinbound/web"
 )
 
 // StartupTimeout bounds bootstrap and the self-check against backends.
@@ -39,7 +40,10 @@ type Emulator struct {
 	Journal   *journal.Journal
 	Faults    *faults.Registry
 	Processor *receipt.Processor
+	// Findings are the startup self-check's results, shown on the page.
+	Findings []backend.Finding
 
+	cfg     Config
 	log     *slog.Logger
 	smtpLn  net.Listener
 	awsLn   net.Listener
@@ -73,7 +77,7 @@ func Start(ctx context.Context, c Config) (_ *Emulator, err error) {
 		}
 	}
 
-	e := &Emulator{Rules: rules, log: log, errc: make(chan error, 2)}
+	e := &Emulator{Rules: rules, cfg: c, log: log, errc: make(chan error, 2)}
 	defer func() {
 		if err != nil {
 			e.Close()
@@ -98,7 +102,8 @@ func Start(ctx context.Context, c Config) (_ *Emulator, err error) {
 	for _, r := range created {
 		log.Info("created "+r, slog.String("s3", be.S3Name), slog.String("kms", be.KMSName))
 	}
-	for _, f := range be.Checks(startCtx, rules) {
+	e.Findings = be.Checks(startCtx, rules)
+	for _, f := range e.Findings {
 		switch f.Severity {
 		case backend.Warn:
 			log.Warn(f.Detail, slog.String("check", f.Check))
@@ -149,10 +154,17 @@ func Start(ctx context.Context, c Config) (_ *Emulator, err error) {
 	control.Handle("/_sesinbound/messages/", e.Journal.Handler())
 	control.Handle("/_sesinbound/sns/", signer.Handler())
 	control.Handle("/_sesinbound/faults", e.Faults.Handler())
+	control.HandleFunc("GET /_sesinbound/config", e.configHandler)
+	readS3, err := e.readClients(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	page := &web.Server{Journal: e.Journal, S3: readS3, KMS: be.KMS, Log: log}
+	page.Register(control)
 	e.httpSrv = &http.Server{
 		Handler: &endpoint.Router{
 			AWS:     e.Faults.Middleware(fakes.Handler(be.FakeS3, be.FakeKMS)),
-			Control: endpoint.RequireToken(c.AdminToken, control),
+			Control: endpoint.SameSite(endpoint.RequireToken(c.AdminToken, control)),
 		},
 		ReadHeaderTimeout: 30 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
