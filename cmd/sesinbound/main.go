@@ -109,8 +109,8 @@ Flags of serve and doctor (each also read from the environment variable shown):
   --tls-key FILE       SESINBOUND_TLS_KEY       self-signed one, kept in --data-dir)
   --log-level LEVEL    SESINBOUND_LOG_LEVEL     debug, info, warn or error (default info)
   --log-format FORMAT  SESINBOUND_LOG_FORMAT    text or json (default text)
-  --admin-token TOKEN  SESINBOUND_ADMIN_TOKEN   require "Authorization: Bearer TOKEN" for the
-                                                /_sesinbound/ calls that change state
+  --admin-token TOKEN  SESINBOUND_ADMIN_TOKEN   require "Authorization: Bearer TOKEN" for every
+                                                /_sesinbound/ call but health (the page asks once)
 Limits (SES's where it has one; sizes take KB, MB, GB):
   --max-message-size SIZE   SESINBOUND_MAX_MESSAGE_SIZE   default 40MB (552 5.3.4)
   --max-recipients N        SESINBOUND_MAX_RECIPIENTS     default 1000 (452 4.5.3)
