@@ -73,7 +73,7 @@ function fmtTime(s) {
   const d = new Date(s);
   if (isNaN(d)) return "";
   const now = new Date();
-  const t = d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  const t = d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
   return d.toDateString() === now.toDateString() ? t : d.toLocaleDateString() + " " + t;
 }
 function fmtSize(n) {
