@@ -6,6 +6,9 @@
 //	go run ./bench sink -addr A    only the discard sink, for outside load generators
 //	go run ./bench -rows memory -sizes 10KB -c 8 -cpuprofile prof
 //	                               one cell, with a CPU profile of sesinbound in prof/
+//	go run ./bench -rows memory -pages 20 -sizes 10KB -c 8
+//	                               the memory-only row against a second one with
+//	                               20 browser tabs open on its web page
 //
 // Each row drives real SMTP: N messages over C persistent connections, and
 // the latency of each from the end of DATA to the reply. The machines are
@@ -55,6 +58,7 @@ type options struct {
 	out      string
 	keep     bool
 	profiles string // a directory for the sesinbound rows' CPU profiles
+	pages    int    // browser tabs open on the page for the memory-pages row
 }
 
 // profileFor names the CPU profile of a sesinbound row, or "" for none.
@@ -73,10 +77,11 @@ func parseOptions(args []string) (options, error) {
 	fs.IntVar(&o.n, "n", 0, "messages per row and round (default: 2000, fewer for large sizes)")
 	sizes := fs.String("sizes", "1KB,10KB,1MB,40MB", "message sizes (decimal: 1KB is 1000 bytes)")
 	conns := fs.String("c", "1,8", "connection counts")
-	rows := fs.String("rows", "memory,data-dir,backends,mailpit,rules,startup,memory-use", "what to measure besides the ceiling")
+	rows := fs.String("rows", "memory,data-dir,backends,mailpit,rules,startup,memory-use,page-load", "what to measure besides the ceiling")
 	fs.IntVar(&o.startups, "startups", 20, "startups timed for the startup median")
 	fs.StringVar(&o.out, "o", "", "also write the report to this file")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory (logs, data) after the run")
+	fs.IntVar(&o.pages, "pages", 0, "add a memory-only row with this many headless Chromium tabs open on its web page")
 	fs.StringVar(&o.profiles, "cpuprofile", "", "write a CPU profile of each sesinbound row into this directory (go tool pprof)")
 	if err := fs.Parse(args); err != nil {
 		return o, err

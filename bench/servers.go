@@ -32,6 +32,7 @@ type lab struct {
 	work       string // a temporary directory for this run
 	sesinbound string // the binary under test
 	procs      []*proc
+	cleanups   []func() // run by stopAll, before the processes stop
 }
 
 // proc is a server process.
@@ -98,6 +99,9 @@ func (p *proc) failed(err error) error {
 }
 
 func (lb *lab) stopAll() {
+	for _, f := range lb.cleanups {
+		f()
+	}
 	for _, p := range lb.procs {
 		p.stop()
 	}
@@ -173,6 +177,7 @@ func (lb *lab) tool(name string) (string, error) {
 type target struct {
 	name  string
 	smtp  string
+	aws   string // the AWS endpoint's address, for sesinbound
 	proc  *proc
 	reset func() error // forget what earlier runs stored; may be nil
 }
@@ -216,7 +221,7 @@ func (lb *lab) startSesinbound(name string, o sesinboundOpts) (*target, error) {
 	}
 	access, secret := envValue(o.env, "AWS_ACCESS_KEY_ID", "test"), envValue(o.env, "AWS_SECRET_ACCESS_KEY", "test")
 	client := s3Client(s3URL, access, secret)
-	return &target{name: name, smtp: smtpAddr, proc: p, reset: func() error { return emptyBucket(client, o.bucket) }}, nil
+	return &target{name: name, smtp: smtpAddr, aws: awsAddr, proc: p, reset: func() error { return emptyBucket(client, o.bucket) }}, nil
 }
 
 func envValue(env []string, key, def string) string {

@@ -52,7 +52,7 @@ async function json(path) {
 // ---- token -------------------------------------------------------------
 let asking = false;
 function askToken() {
-  if (asking) return;
+  if (asking || !$("token")) return; // before the body exists, the next call asks
   asking = true;
   const d = $("token");
   d.showModal();
@@ -111,12 +111,14 @@ function row(r, i) {
 
 function drawList(flashId) {
   const tb = $("rows");
+  if (!performance.getEntriesByName("sesinbound:list").length) performance.mark("sesinbound:list");
   tb.replaceChildren(...state.rows.map((r, i) => row(r, i)));
   if (flashId) {
     const tr = tb.querySelector('tr[data-msg-id="' + CSS.escape(flashId) + '"]');
     if (tr) tr.classList.add("new");
   }
   const empty = state.total === 0 && state.q === "";
+  if (empty && !state.config) emptyState();
   $("empty").hidden = !empty;
   $("list-wrap").hidden = empty;
   const from = state.total ? state.offset + 1 : 0;
@@ -126,9 +128,18 @@ function drawList(flashId) {
   $("next").disabled = to >= state.total;
 }
 
+function listPath() {
+  return "/messages?order=newest&limit=" + PAGE + "&offset=" + state.offset + (state.q ? "&q=" + encodeURIComponent(state.q) : "");
+}
+
+// The first page of the list is asked for as soon as the script runs, in
+// parallel with the rest of the page loading.
+let firstList = (location.hash === "" || location.hash === "#/") ? json(listPath()).catch(() => null) : null;
+
 async function loadList() {
-  const q = "?order=newest&limit=" + PAGE + "&offset=" + state.offset + (state.q ? "&q=" + encodeURIComponent(state.q) : "");
-  const body = await json("/messages" + q);
+  let body = null;
+  if (firstList) { body = await firstList; firstList = null; }
+  if (!body) body = await json(listPath());
   state.total = body.total;
   state.rows = body.messages;
   if (state.sel >= state.rows.length) state.sel = state.rows.length - 1;
@@ -140,19 +151,34 @@ function scheduleRefetch() {
   state.refetchTimer = setTimeout(() => { if (state.view === "list") loadList().catch(showError); }, 300);
 }
 
-// A record arrived from the feed: on the first page of an unfiltered list
-// it goes straight to the top; otherwise the page is fetched again.
+// Records arrive from the feed one by one, possibly thousands a second;
+// the list is redrawn at most four times a second. On the first page of an
+// unfiltered list they go straight to the top; otherwise the page is
+// fetched again.
+const pending = [];
+let flushTimer = 0;
 function arrived(rec) {
-  if (state.view === "message" && state.msgId === rec.messageId) showMessage(rec.messageId, true);
-  if (state.view !== "list") { state.stale = true; return; }
+  pending.push(rec);
+  if (!flushTimer) flushTimer = setTimeout(flush, 250);
+}
+function flush() {
+  flushTimer = 0;
+  const recs = pending.splice(0);
+  if (state.view === "message" && recs.some(r => r.messageId === state.msgId)) showMessage(state.msgId, true);
+  if (state.view !== "list") return;
   if (state.offset !== 0 || state.q !== "") { scheduleRefetch(); return; }
-  const at = state.rows.findIndex(r => r.messageId === rec.messageId);
-  if (at >= 0) { state.rows[at] = rec; drawList(); return; }
-  state.rows.unshift(rec);
-  if (state.rows.length > PAGE) state.rows.pop();
-  state.total++;
-  if (state.sel >= 0) state.sel++;
-  drawList(rec.messageId);
+  let flash = "";
+  for (const rec of recs) {
+    const at = state.rows.findIndex(r => r.messageId === rec.messageId);
+    if (at >= 0) { state.rows[at] = rec; continue; }
+    state.rows.unshift(rec);
+    state.total++;
+    if (state.sel >= 0) state.sel++;
+    flash = rec.messageId;
+  }
+  if (state.rows.length > PAGE) state.rows.length = PAGE;
+  if (state.sel >= PAGE) state.sel = -1;
+  drawList(flash);
 }
 
 // ---- the live feed -----------------------------------------------------
@@ -563,6 +589,5 @@ document.addEventListener("DOMContentLoaded", () => {
   document.addEventListener("keydown", keys);
   window.addEventListener("hashchange", route);
   route();
-  emptyState();
   connect();
 });
