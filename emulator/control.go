@@ -12,7 +12,7 @@ import (
 	"github.com/sesinbound/sesinbound/receipt"
 )
 
-// ConfigView is what GET /_sesinbound/config returns: the configuration
+// ConfigView is what GET /_sesinbound/status returns: the configuration
 // in use, read-only. Changes go through the rules file or the SES API.
 type ConfigView struct {
 	// RuleSet is the active rule set in the rules file's shape (YAML keys,
@@ -51,7 +51,7 @@ func (e *Emulator) Config() ConfigView {
 	return v
 }
 
-func (e *Emulator) configHandler(w http.ResponseWriter, r *http.Request) {
+func (e *Emulator) statusHandler(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)

@@ -154,7 +154,7 @@ func Start(ctx context.Context, c Config) (_ *Emulator, err error) {
 	control.Handle("/_sesinbound/messages/", e.Journal.Handler())
 	control.Handle("/_sesinbound/sns/", signer.Handler())
 	control.Handle("/_sesinbound/faults", e.Faults.Handler())
-	control.HandleFunc("GET /_sesinbound/config", e.configHandler)
+	control.HandleFunc("GET /_sesinbound/status", e.statusHandler)
 	readS3, err := e.readClients(ctx, c)
 	if err != nil {
 		return nil, err

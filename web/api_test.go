@@ -120,7 +120,7 @@ func TestMailAPI(t *testing.T) {
 	}
 
 	// The configuration.
-	code, _, b = do(t, "GET", em.URL()+"/_sesinbound/config", nil)
+	code, _, b = do(t, "GET", em.URL()+"/_sesinbound/status", nil)
 	var c struct {
 		RuleSet struct {
 			Rules []struct {
@@ -212,7 +212,7 @@ func TestTokenAndCrossSite(t *testing.T) {
 		{"GET", "assets/app.js", nil, 200},
 		{"GET", "messages", nil, 401},
 		{"GET", "messages/" + id + "/raw", nil, 401},
-		{"GET", "config", nil, 401},
+		{"GET", "status", nil, 401},
 		{"GET", "messages", map[string]string{"Authorization": "Bearer wrong"}, 401},
 		{"GET", "messages", map[string]string{"Authorization": "Bearer s3cret"}, 200},
 		{"GET", "messages/" + id + "/raw", map[string]string{"Cookie": "sesinbound_token=s3cret"}, 200},

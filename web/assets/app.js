@@ -467,7 +467,7 @@ function actionSummary(a) {
 async function showConfig() {
   const v = $("view-config");
   let c;
-  try { c = await json("/config"); } catch (e) { v.replaceChildren(el("p", { class: "error" }, String(e.message || e))); return; }
+  try { c = await json("/status"); } catch (e) { v.replaceChildren(el("p", { class: "error" }, String(e.message || e))); return; }
   state.config = c;
   const rs = c.ruleSet || {};
   const rules = (rs.Rules || []).map((r, i) => el("div", { class: "card", "data-rule": r.Name },
@@ -561,7 +561,7 @@ function toggleTheme() {
 
 async function emptyState() {
   try {
-    const c = await json("/config");
+    const c = await json("/status");
     state.config = c;
     const [host, port] = splitHostPort(c.smtpAddr);
     $("swaks").textContent = "swaks --server " + host + ":" + port + " \\\n  --from sender@example.org --to inbox@example.com \\\n  --header \"Subject: hello\" --body \"Hello from swaks\"";
