@@ -85,6 +85,8 @@ function badge(label, value) {
   const v = (value || "").toLowerCase();
   return el("span", { class: "badge " + v, title: label + ": " + (value || "unknown") }, label + (v && v !== "pass" ? " " + v.replace("_", " ") : ""));
 }
+// tag is a badge with a fixed label.
+function tag(label, cls) { return el("span", { class: "badge " + cls }, label); }
 function verdicts(v) {
   v = v || {};
   return [badge("spam", v.spam), badge("virus", v.virus), badge("SPF", v.spf), badge("DKIM", v.dkim), badge("DMARC", v.dmarc)];
@@ -220,7 +222,7 @@ function kv(pairs) {
 function actionBox(a) {
   const failed = !!a.error || (a.event && a.event.error);
   const box = el("div", { class: "action" + (failed ? " failed" : a.note ? " noted" : ""), "data-action": a.type });
-  box.append(el("div", { class: "type" }, a.type.replace(/Action$/, ""), " ", failed ? badge("failed", "fail") : badge("ok", "pass")));
+  box.append(el("div", { class: "type" }, a.type.replace(/Action$/, ""), " ", failed ? tag("failed", "fail") : tag("ok", "pass")));
   const pairs = [];
   switch (a.type) {
     case "S3Action":
@@ -461,7 +463,7 @@ function actionSummary(a) {
   const type = Object.keys(a)[0];
   const v = a[type] || {};
   return el("div", { class: "action" }, el("span", { class: "type" }, type.replace(/Action$/, "")), " ",
-    el("span", { class: "mono" }, Object.entries(v).map(([k, x]) => k + "=" + (typeof x === "object" ? JSON.stringify(x) : x)).join("  ")));
+    el("span", { class: "mono" }, Object.entries(v).filter(([, x]) => x !== "" && x !== null).map(([k, x]) => k + "=" + (typeof x === "object" ? JSON.stringify(x) : x)).join("  ")));
 }
 
 async function showConfig() {
@@ -471,18 +473,18 @@ async function showConfig() {
   state.config = c;
   const rs = c.ruleSet || {};
   const rules = (rs.Rules || []).map((r, i) => el("div", { class: "card", "data-rule": r.Name },
-    el("h3", {}, (i + 1) + ". ", el("code", {}, r.Name), " ", r.Enabled ? badge("enabled", "pass") : badge("disabled", "fail")),
+    el("h3", {}, (i + 1) + ". ", el("code", {}, r.Name), " ", r.Enabled ? tag("enabled", "pass") : tag("disabled", "fail")),
     kv([["recipients", (r.Recipients || []).join(", ") || "all (of the verified domains)"], ["TLS", r.TlsPolicy || "Optional"], ["scan", r.ScanEnabled ? "spam and virus" : "off"]]),
     (r.Actions || []).map(actionSummary)));
   const findings = el("table", { class: "grid", id: "findings" }, el("tr", {}, el("th", {}, "Status"), el("th", {}, "Check"), el("th", {}, "Detail")),
-    (c.findings || []).map(f => el("tr", {}, el("td", {}, badge(f.severity, f.severity === "ok" ? "pass" : f.severity === "warn" ? "warn" : "fail")), el("td", {}, f.check), el("td", {}, f.detail))));
+    (c.findings || []).map(f => el("tr", {}, el("td", {}, tag(f.severity, f.severity === "ok" ? "pass" : f.severity === "warn" ? "warn" : "fail")), el("td", {}, f.check), el("td", {}, f.detail))));
   v.replaceChildren(
     el("p", {}, el("a", { href: "#/" }, "‹ Messages")),
     el("h2", {}, "Configuration"),
     el("p", { class: "muted" }, "Read-only. Change it with the rules file (" + c.source + ") or the SES API on this endpoint."),
     kv([["SMTP", c.smtpAddr], ["AWS endpoint", c.url], ["S3", c.backends.s3], ["KMS", c.backends.kms], ["data", c.dataDir || "memory only"],
       ["account", rs.AccountId || ""], ["region", rs.Region || ""], ["rule set", (rs.Metadata && rs.Metadata.Name) || ""], ["version", c.version]]),
-    el("h3", {}, "Rules, in order"), rules.length ? rules : el("p", { class: "muted" }, "No rules: every recipient is refused."),
+    el("h3", {}, "Rules, in order"), ...(rules.length ? rules : [el("p", { class: "muted" }, "No rules: every recipient is refused.")]),
     el("h3", {}, "IP address filters"), (rs.Filters || []).length ? el("table", { class: "grid" }, rs.Filters.map(f => el("tr", {}, el("td", {}, f.Name), el("td", {}, f.IpFilter.Policy), el("td", { class: "mono" }, f.IpFilter.Cidr)))) : el("p", { class: "muted" }, "None."),
     el("h3", {}, "Identities (verified domains)"), el("p", {}, (rs.VerifiedDomains || []).join(", ") || el("span", { class: "muted" }, "None: mail to any domain is received.")),
     el("h3", {}, "Backend checks at startup"), findings);
