@@ -233,7 +233,8 @@ Rules:
 		if headroom >= 0 {
 			frame := make([]byte, headroom, headroom+len(message)+receipt.FrameTailroom)
 			frame = append(frame, message...)
-			msg.Data, msg.Frame = frame[headroom:], frame
+			msg.Frame = receipt.NewFrame(frame, headroom)
+			msg.Data = msg.Frame.Bytes()
 		}
 		res, err := e.proc.Deliver(t.Context(), msg)
 		if err != nil {

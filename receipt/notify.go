@@ -115,10 +115,10 @@ const maxHeadersBytes = 10 << 10
 // timestampFormat is SES's: ISO 8601 in UTC with milliseconds.
 const timestampFormat = "2006-01-02T15:04:05.000Z"
 
-// newMailObject builds mail from the message as stored (SES's headers
-// included) and the envelope sender.
-func newMailObject(id string, at time.Time, from string, stored []byte) MailObject {
-	fields := ParseHeader(stored[:HeaderEnd(stored)])
+// newMailObject builds mail from the header block of the message as stored
+// (SES's headers included) and the envelope sender.
+func newMailObject(id string, at time.Time, from string, header []byte) MailObject {
+	fields := ParseHeader(header)
 	m := MailObject{
 		Timestamp:   at.UTC().Format(timestampFormat),
 		Source:      from,

@@ -70,8 +70,12 @@ func (r *stubReceiver) Deliver(_ context.Context, m *receipt.Message) (*receipt.
 	if r.err != nil {
 		return &receipt.Result{MessageID: "failed"}, r.err
 	}
-	r.framed = append(r.framed, len(m.Data) > 0 && len(m.Frame)-len(m.Data) >= receipt.FrameHeadroom &&
-		cap(m.Frame)-len(m.Frame) >= receipt.FrameTailroom && &m.Frame[len(m.Frame)-len(m.Data)] == &m.Data[0])
+	framed := len(m.Data) > 0 && m.Frame != nil && &m.Frame.Bytes()[0] == &m.Data[0] && len(m.Frame.Bytes()) == len(m.Data)
+	if framed {
+		before, after := m.Frame.Room()
+		framed = before >= receipt.FrameHeadroom && after >= receipt.FrameTailroom
+	}
+	r.framed = append(r.framed, framed)
 	// The message's buffer is reused once Deliver returns: keep a copy.
 	kept := *m
 	kept.Data, kept.Frame = bytes.Clone(m.Data), nil
@@ -212,7 +216,8 @@ func TestMessageTooLarge(t *testing.T) {
 func TestLargeMessages(t *testing.T) {
 	const limit = 3 << 20
 	recv := &stubReceiver{}
-	addr := startServer(t, recv, func(s *Server) { s.MaxMessageBytes = limit })
+	var srv *Server
+	addr := startServer(t, recv, func(s *Server) { s.MaxMessageBytes = limit; srv = s })
 	c := dial(t, addr)
 	line := strings.Repeat("0123456789", 7) + "\r\n"
 	// go-smtp refuses a message of exactly the limit: limit-1 is the largest.
@@ -247,10 +252,11 @@ func TestLargeMessages(t *testing.T) {
 			}
 		}
 	}
-	if regions.Lock(); runtime.GOOS == "linux" && len(regions.free) == 0 {
+	regions := &srv.buffers.regions
+	if regions.mu.Lock(); runtime.GOOS == "linux" && len(regions.free) == 0 {
 		t.Errorf("no large message went to a region")
 	}
-	regions.Unlock()
+	regions.mu.Unlock()
 	// Past the limit, without SIZE: refused, and the connection carries on.
 	err := c.SendMail("a@example.org", []string{"inbox@example.com"}, strings.NewReader("Subject: x\r\n\r\n"+strings.Repeat(line, limit/len(line)+10)))
 	if smtpCode(err) != 552 {

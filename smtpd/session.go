@@ -108,10 +108,11 @@ func (s *session) Data(r io.Reader) error {
 	// can then prepend without copying the message. Deliver keeps nothing
 	// of the message it was handed (it copies what it stores), so the
 	// buffer can serve the next one.
-	buf := newFrameBuffer(s.srv.smtp.MaxMessageBytes)
-	frame, err := buf.read(r, s.size)
-	defer buf.release(frame)
-	data := frame[receipt.FrameHeadroom:]
+	buf := s.srv.buffers.newFrameBuffer(s.srv.smtp.MaxMessageBytes)
+	raw, err := buf.read(r, s.size)
+	defer buf.release(raw)
+	frame := receipt.NewFrame(raw, receipt.FrameHeadroom)
+	data := frame.Bytes()
 	if err != nil {
 		s.srv.log.LogAttrs(s.srv.baseCtx, slog.LevelInfo, "message not received", slog.String("from", s.from),
 			slog.String("remote", s.remote.String()), slog.Int("code", code(reply(err))), slog.Any("err", err))
