@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/sesinbound/sesinbound/encrypt"
@@ -33,9 +32,6 @@ const (
 	DispositionStopRule    = "STOP_RULE"
 	DispositionStopRuleSet = "STOP_RULE_SET"
 )
-
-// contentPool recycles the buffers messages are assembled in.
-var contentPool = sync.Pool{New: func() any { b := make([]byte, 0, 32<<10); return &b }}
 
 // maxPooledContent keeps huge buffers out of the pool.
 const maxPooledContent = 4 << 20
@@ -104,18 +100,19 @@ func (r *ruleRun) mayConsume() bool { return r.action == r.last }
 // content is a copy in a pooled buffer, which release gives back: every
 // action copies what it keeps (S3 stores a copy, notifications encode one).
 func (r *ruleRun) assemble(t *trace) (release func(), err error) {
-	bp := contentPool.Get().(*[]byte)
-	buf := (*bp)[:0]
+	pool := &r.d.p.contentPool
+	bp, _ := pool.Get().(*[]byte)
+	if bp == nil {
+		b := make([]byte, 0, 32<<10)
+		bp = &b
+	}
+	buf := (*bp)[:copyHeadroom]
 	release = func() {
 		if cap(buf) <= maxPooledContent {
 			*bp = buf[:0]
-			contentPool.Put(bp)
+			pool.Put(bp)
 		}
 	}
-	if cap(buf) < copyHeadroom {
-		buf = make([]byte, 0, 32<<10)
-	}
-	buf = buf[:copyHeadroom]
 	if buf, err = t.appendSESHeaders(buf); err != nil {
 		release()
 		return nil, err

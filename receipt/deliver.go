@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -78,6 +79,9 @@ type Processor struct {
 	Rand io.Reader
 	// Log receives one debug line per action; nil discards.
 	Log *slog.Logger
+
+	// contentPool recycles the buffers rules' contents are copied in.
+	contentPool sync.Pool
 }
 
 // NewProcessor returns a Processor for a validated rule set.

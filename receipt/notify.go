@@ -142,22 +142,15 @@ func newMailObject(id string, at time.Time, from string, header []byte) MailObje
 		v := f.Value
 		switch strings.ToLower(f.Name) {
 		case "return-path":
-			if ch.ReturnPath == nil {
-				rp := strings.Trim(v, "<> ")
-				ch.ReturnPath = &rp
-			}
+			first(&ch.ReturnPath, strings.Trim(v, "<> "))
 		case "from":
 			ch.From = append(ch.From, splitAddressList(v)...)
 		case "sender":
-			if ch.Sender == nil {
-				ch.Sender = &v
-			}
+			first(&ch.Sender, v)
 		case "reply-to":
 			ch.ReplyTo = append(ch.ReplyTo, splitAddressList(v)...)
 		case "date":
-			if ch.Date == nil {
-				ch.Date = &v
-			}
+			first(&ch.Date, v)
 		case "to":
 			ch.To = append(ch.To, splitAddressList(v)...)
 			m.Destination = append(m.Destination, addrSpecs(v)...)
@@ -167,16 +160,20 @@ func newMailObject(id string, at time.Time, from string, header []byte) MailObje
 		case "bcc":
 			ch.Bcc = append(ch.Bcc, splitAddressList(v)...)
 		case "message-id":
-			if ch.MessageID == nil {
-				ch.MessageID = &v
-			}
+			first(&ch.MessageID, v)
 		case "subject":
-			if ch.Subject == nil {
-				ch.Subject = &v
-			}
+			first(&ch.Subject, v)
 		}
 	}
 	return m
+}
+
+// first sets *dst to v unless an earlier field set it: SES's commonHeaders
+// keep the first of a single-valued header.
+func first(dst **string, v string) {
+	if *dst == nil {
+		*dst = &v
+	}
 }
 
 // splitAddressList splits an address-list header at the commas that

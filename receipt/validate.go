@@ -194,20 +194,8 @@ func (rs *RuleSet) Check() []Problem {
 	if m := rs.Metadata; m != nil && m.Name != "" {
 		v.name("Metadata.Name", m.Name, ruleSetNameRE, "letters, digits, underscores and hyphens")
 	}
-	if len(rs.Filters) > MaxFilters {
-		v.add(KindLimit, "Filters", "has %d filters; SES allows at most %d", len(rs.Filters), MaxFilters)
-	}
-	filterNames := map[string]bool{}
-	for i := range rs.Filters {
-		f := &rs.Filters[i]
-		p := fmt.Sprintf("Filters[%d]", i)
-		if v.filter(p, f) {
-			if filterNames[f.Name] {
-				v.add(KindAlreadyExists, p+".Name", "filter %q is defined twice", f.Name)
-			}
-			filterNames[f.Name] = true
-		}
-	}
+	checkNamed(&v, "Filters", rs.Filters, MaxFilters, "has %d filters; SES allows at most %d", "filter %q is defined twice",
+		func(p string, f *Filter) (string, string, bool) { return f.Name, "", v.filter(p, f) })
 	for _, arn := range slices.Sorted(maps.Keys(rs.Topics)) {
 		v.arn(KindSNSTopic, "Topics."+arn, arn, snsTopicARNRE, "an SNS topic ARN")
 		v.url("Topics."+arn, rs.Topics[arn])
@@ -219,20 +207,8 @@ func (rs *RuleSet) Check() []Problem {
 	if rs.Faults != nil {
 		checkFaults(&v, "Faults", rs.Faults)
 	}
-	if len(rs.Rules) > MaxRules {
-		v.add(KindLimit, "Rules", "has %d rules; SES allows at most %d per rule set", len(rs.Rules), MaxRules)
-	}
-	ruleNames := map[string]bool{}
-	for i := range rs.Rules {
-		r := &rs.Rules[i]
-		p := fmt.Sprintf("Rules[%d].", i)
-		if v.rule(rs, p, r) {
-			if ruleNames[r.Name] {
-				v.problemAt(KindAlreadyExists, r.Name, p+"Name", fmt.Sprintf("rule %q is defined twice (AlreadyExists)", r.Name))
-			}
-			ruleNames[r.Name] = true
-		}
-	}
+	checkNamed(&v, "Rules", rs.Rules, MaxRules, "has %d rules; SES allows at most %d per rule set", "rule %q is defined twice (AlreadyExists)",
+		func(p string, r *Rule) (string, string, bool) { return r.Name, r.Name, v.rule(rs, p+".", r) })
 	return v.problems
 }
 
@@ -268,6 +244,25 @@ func (v *validator) add(k ProblemKind, field, format string, args ...any) {
 
 func (v *validator) problemAt(k ProblemKind, rule, field, msg string) {
 	v.problems = append(v.problems, Problem{Rule: rule, Field: strings.TrimPrefix(field, "."), Msg: msg, Kind: k})
+}
+
+// checkNamed checks a list of named items at field: that there are at
+// most max (limit formats the problem), each item with check, which
+// returns its name, its rule's name and whether the name is valid, and
+// that no valid name is used twice (dup formats the problem).
+func checkNamed[T any](v *validator, field string, items []T, max int, limit, dup string, check func(p string, item *T) (name, rule string, ok bool)) {
+	if len(items) > max {
+		v.add(KindLimit, field, limit, len(items), max)
+	}
+	seen := map[string]bool{}
+	for i := range items {
+		p := fmt.Sprintf("%s[%d]", field, i)
+		name, rule, ok := check(p, &items[i])
+		if ok && seen[name] {
+			v.problemAt(KindAlreadyExists, rule, p+".Name", fmt.Sprintf(dup, name))
+		}
+		seen[name] = seen[name] || ok
+	}
 }
 
 // addf records an invalid value at field.

@@ -95,18 +95,7 @@ func TestFailureLoggedOnce(t *testing.T) {
 			go srv.Serve(ln)
 			t.Cleanup(func() { srv.Close() })
 			c := dial(t, ln.Addr().String())
-			if err := c.Mail("a@example.org", nil); err != nil {
-				t.Fatal(err)
-			}
-			if err := c.Rcpt("inbox@example.com", nil); err != nil {
-				t.Fatal(err)
-			}
-			w, err := c.Data()
-			if err != nil {
-				t.Fatal(err)
-			}
-			w.Write([]byte("Subject: x\r\n\r\nx\r\n"))
-			if err := w.Close(); smtpCode(err) != 451 {
+			if err := send(t, c, nil, []byte("Subject: x\r\n\r\nx\r\n")); smtpCode(err) != 451 {
 				t.Fatalf("SendMail = %v, want 451", err)
 			}
 			var lines []string

@@ -109,6 +109,24 @@ func dial(t *testing.T, addr string) *smtp.Client {
 	return c
 }
 
+// send sends msg from a@example.org to inbox@example.com over c and
+// returns the reply to the final dot.
+func send(t *testing.T, c *smtp.Client, opts *smtp.MailOptions, msg []byte) error {
+	t.Helper()
+	if err := c.Mail("a@example.org", opts); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Rcpt("inbox@example.com", nil); err != nil {
+		t.Fatal(err)
+	}
+	w, err := c.Data()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(msg)
+	return w.Close()
+}
+
 func smtpCode(err error) int {
 	var se *smtp.SMTPError
 	if errors.As(err, &se) {
@@ -232,18 +250,7 @@ func TestLargeMessages(t *testing.T) {
 			if declare {
 				opts = &smtp.MailOptions{Size: int64(len(msg))}
 			}
-			if err := c.Mail("a@example.org", opts); err != nil {
-				t.Fatal(err)
-			}
-			if err := c.Rcpt("inbox@example.com", nil); err != nil {
-				t.Fatal(err)
-			}
-			w, err := c.Data()
-			if err != nil {
-				t.Fatal(err)
-			}
-			w.Write(msg)
-			if err := w.Close(); err != nil {
+			if err := send(t, c, opts, msg); err != nil {
 				t.Fatalf("%d bytes, SIZE declared %v: %v", len(msg), declare, err)
 			}
 			got := recv.delivered[len(recv.delivered)-1]
