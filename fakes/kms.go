@@ -46,6 +46,7 @@ type kmsConfig struct {
 	account string
 	rand    io.Reader
 	now     func() time.Time
+	faults  FaultFunc
 }
 
 // KMSOption configures a KMS.

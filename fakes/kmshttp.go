@@ -41,6 +41,12 @@ func (k *KMS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeKMSError(w, http.StatusBadRequest, "UnknownOperationException", "The embedded KMS does not implement "+name)
 		return
 	}
+	if k.cfg.faults != nil {
+		if err := k.cfg.faults(r.Context(), name); err != nil {
+			writeKMSAPIError(w, err)
+			return
+		}
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, kmsMaxRequest))
 	if err != nil {
 		writeKMSError(w, http.StatusBadRequest, "SerializationException", "read request: "+err.Error())
@@ -82,13 +88,9 @@ func writeKMSAPIError(w http.ResponseWriter, err error) {
 		writeKMSError(w, http.StatusInternalServerError, "KMSInternalException", err.Error())
 		return
 	}
-	status := http.StatusBadRequest
-	var dryRun *kmstypes.DryRunOperationException
-	switch {
-	case errors.As(err, &dryRun):
-		status = http.StatusPreconditionFailed
-	case ae.ErrorFault() == smithy.FaultServer:
-		status = http.StatusInternalServerError
+	status, ok := httpStatus(err)
+	if !ok {
+		status = kmsStatus(ae)
 	}
 	writeKMSError(w, status, ae.ErrorCode(), ae.ErrorMessage())
 }

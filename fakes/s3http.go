@@ -23,7 +23,9 @@ const s3XMLNS = "http://s3.amazonaws.com/doc/2006-03-01/"
 
 // ServeHTTP serves the S3 REST API. Buckets are addressed path-style
 // (/bucket/key) or, when the request's host is <bucket>.localhost,
-// virtual-host style. Signatures are not checked.
+// virtual-host style. Signatures are not checked. The operation is named
+// first (s3Operation), so that an injected fault (WithS3Faults) answers
+// for exactly the operation the client called.
 func (s *S3) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s3SetRequestID(w.Header())
 	bucket, key, err := s3Target(r)
@@ -34,18 +36,201 @@ func (s *S3) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	resource := "/"
 	switch {
-	case bucket == "":
-		err = s.serveService(w, r, q)
-	case key == "":
-		resource += bucket
-		err = s.serveBucket(w, r, bucket, q)
-	default:
+	case key != "":
 		resource += bucket + "/" + key
-		err = s.serveObject(w, r, bucket, key, q)
+	case bucket != "":
+		resource += bucket
+	}
+	op, err := s3Operation(r, bucket, key, q)
+	if err == nil && s.cfg.faults != nil {
+		err = s.cfg.faults(r.Context(), op)
+	}
+	if err == nil {
+		err = s.serveOperation(op, w, r, bucket, key, q)
 	}
 	if err != nil {
 		s3WriteError(w, r, err, resource)
 	}
+}
+
+// s3Params returns the query parameters the fake accepts for an operation
+// besides x-id and presigned URLs' x-amz-*; any other is NotImplemented.
+func s3Params(op string) []string {
+	switch op {
+	case "ListBuckets":
+		return []string{"prefix", "max-buckets", "continuation-token", "bucket-region"}
+	case "GetBucketLocation":
+		return []string{"location"}
+	case "GetBucketVersioning":
+		return []string{"versioning"}
+	case "ListObjects", "ListObjectsV2":
+		return []string{"list-type", "prefix", "delimiter", "max-keys", "encoding-type", "marker",
+			"continuation-token", "start-after", "fetch-owner"}
+	case "DeleteObjects":
+		return []string{"delete"}
+	case "UploadPart":
+		return []string{"uploadId", "partNumber"}
+	case "GetObject", "HeadObject":
+		return []string{"versionId", "response-content-type", "response-content-language", "response-expires",
+			"response-cache-control", "response-content-disposition", "response-content-encoding"}
+	case "DeleteObject", "AbortMultipartUpload":
+		return []string{"uploadId", "versionId"}
+	case "CreateMultipartUpload":
+		return []string{"uploads"}
+	case "CompleteMultipartUpload":
+		return []string{"uploadId"}
+	}
+	return nil
+}
+
+// s3Operation names the operation a request asks for, as the SDKs and the
+// API reference name it, or returns the error S3 answers a request it
+// cannot place with: MethodNotAllowed, or NotImplemented for a subresource
+// the fake lacks.
+func s3Operation(r *http.Request, bucket, key string, q url.Values) (string, error) {
+	copySource := r.Header.Get("x-amz-copy-source") != ""
+	var op string
+	switch m := r.Method; {
+	case bucket == "":
+		if m == http.MethodGet {
+			op = "ListBuckets"
+		}
+	case key == "":
+		switch m {
+		case http.MethodPut:
+			op = "CreateBucket"
+		case http.MethodHead:
+			op = "HeadBucket"
+		case http.MethodDelete:
+			op = "DeleteBucket"
+		case http.MethodGet:
+			switch {
+			case q.Has("location"):
+				op = "GetBucketLocation"
+			case q.Has("versioning"):
+				op = "GetBucketVersioning"
+			case q.Get("list-type") == "2":
+				op = "ListObjectsV2"
+			default:
+				op = "ListObjects"
+			}
+		case http.MethodPost:
+			if !q.Has("delete") {
+				return "", s3NotImplemented("this POST request")
+			}
+			op = "DeleteObjects"
+		}
+	default:
+		switch m {
+		case http.MethodPut:
+			switch {
+			case q.Has("uploadId") && copySource:
+				return "", s3NotImplemented("UploadPartCopy")
+			case q.Has("uploadId"):
+				op = "UploadPart"
+			case copySource:
+				op = "CopyObject"
+			default:
+				op = "PutObject"
+			}
+		case http.MethodGet:
+			op = "GetObject"
+		case http.MethodHead:
+			op = "HeadObject"
+		case http.MethodDelete:
+			op = "DeleteObject"
+			if q.Get("uploadId") != "" {
+				op = "AbortMultipartUpload"
+			}
+		case http.MethodPost:
+			switch {
+			case q.Has("uploads"):
+				op = "CreateMultipartUpload"
+			case q.Has("uploadId"):
+				op = "CompleteMultipartUpload"
+			default:
+				return "", s3NotImplemented("this POST request")
+			}
+		}
+	}
+	if op == "" {
+		return "", s3MethodNotAllowed()
+	}
+	if p := s3Unsupported(q, s3Params(op)...); p != "" {
+		if op == "ListBuckets" {
+			return "", s3NotImplemented("?" + p)
+		}
+		return "", s3NotImplemented(r.Method + " ?" + p)
+	}
+	return op, nil
+}
+
+// serveOperation runs the operation s3Operation named.
+func (s *S3) serveOperation(op string, w http.ResponseWriter, r *http.Request, bucket, key string, q url.Values) error {
+	switch op {
+	case "ListBuckets":
+		return s.httpListBuckets(w, q)
+	case "CreateBucket":
+		// A CreateBucketConfiguration body, if any, names a location the
+		// fake has no use for.
+		if err := s.createBucket(bucket); err != nil {
+			return err
+		}
+		w.Header().Set("Location", "/"+bucket)
+		w.WriteHeader(http.StatusOK)
+	case "HeadBucket":
+		if _, err := s.bucket(bucket); err != nil {
+			return err
+		}
+		w.Header().Set("x-amz-bucket-region", s.cfg.region)
+		w.WriteHeader(http.StatusOK)
+	case "DeleteBucket":
+		if err := s.deleteBucket(bucket); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+	case "GetBucketLocation":
+		return s.httpBucketLocation(w, bucket)
+	case "GetBucketVersioning":
+		return s.httpBucketVersioning(w, bucket)
+	case "ListObjectsV2":
+		return s.httpListObjectsV2(w, bucket, q)
+	case "ListObjects":
+		return s.httpListObjects(w, bucket, q)
+	case "DeleteObjects":
+		return s.httpDeleteObjects(w, r, bucket)
+	case "UploadPart":
+		return s.httpUploadPart(w, r, bucket, key, q)
+	case "CopyObject":
+		return s.httpCopyObject(w, r, bucket, key, r.Header.Get("x-amz-copy-source"))
+	case "PutObject":
+		return s.httpPutObject(w, r, bucket, key)
+	case "GetObject", "HeadObject":
+		if err := s3CheckVersionID(q); err != nil {
+			return err
+		}
+		return s.httpGetObject(w, r, bucket, key, q)
+	case "AbortMultipartUpload":
+		if err := s.abortUpload(bucket, key, q.Get("uploadId")); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+	case "DeleteObject":
+		if err := s3CheckVersionID(q); err != nil {
+			return err
+		}
+		if err := s.deleteObject(bucket, key); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+	case "CreateMultipartUpload":
+		return s.httpCreateUpload(w, r, bucket, key)
+	case "CompleteMultipartUpload":
+		return s.httpCompleteUpload(w, r, bucket, key, q.Get("uploadId"))
+	default:
+		return s3NotImplemented(op)
+	}
+	return nil
 }
 
 // s3Target returns the bucket and key a request addresses. The key comes
@@ -102,14 +287,8 @@ func s3MethodNotAllowed() error {
 	return s3Err("MethodNotAllowed", "The specified method is not allowed against this resource.")
 }
 
-// serveService serves requests without a bucket: ListBuckets.
-func (s *S3) serveService(w http.ResponseWriter, r *http.Request, q url.Values) error {
-	if r.Method != http.MethodGet {
-		return s3MethodNotAllowed()
-	}
-	if p := s3Unsupported(q, "prefix", "max-buckets", "continuation-token", "bucket-region"); p != "" {
-		return s3NotImplemented("?" + p)
-	}
+// httpListBuckets serves ListBuckets.
+func (s *S3) httpListBuckets(w http.ResponseWriter, q url.Values) error {
 	type bucket struct {
 		Name         string `xml:"Name"`
 		CreationDate string `xml:"CreationDate"`
@@ -129,120 +308,6 @@ func (s *S3) serveService(w http.ResponseWriter, r *http.Request, q url.Values) 
 	}
 	s3WriteXML(w, http.StatusOK, res)
 	return nil
-}
-
-// serveBucket serves requests on a bucket.
-func (s *S3) serveBucket(w http.ResponseWriter, r *http.Request, bucket string, q url.Values) error {
-	switch r.Method {
-	case http.MethodPut:
-		// CreateBucket; a CreateBucketConfiguration body, if any, names
-		// a location the fake has no use for.
-		if p := s3Unsupported(q); p != "" {
-			return s3NotImplemented("PUT ?" + p)
-		}
-		if err := s.createBucket(bucket); err != nil {
-			return err
-		}
-		w.Header().Set("Location", "/"+bucket)
-		w.WriteHeader(http.StatusOK)
-	case http.MethodHead:
-		if _, err := s.bucket(bucket); err != nil {
-			return err
-		}
-		w.Header().Set("x-amz-bucket-region", s.cfg.region)
-		w.WriteHeader(http.StatusOK)
-	case http.MethodDelete:
-		if p := s3Unsupported(q); p != "" {
-			return s3NotImplemented("DELETE ?" + p)
-		}
-		if err := s.deleteBucket(bucket); err != nil {
-			return err
-		}
-		w.WriteHeader(http.StatusNoContent)
-	case http.MethodGet:
-		switch {
-		case q.Has("location"):
-			return s.httpBucketLocation(w, bucket, q)
-		case q.Has("versioning"):
-			return s.httpBucketVersioning(w, bucket, q)
-		}
-		if p := s3Unsupported(q, "list-type", "prefix", "delimiter", "max-keys", "encoding-type",
-			"marker", "continuation-token", "start-after", "fetch-owner"); p != "" {
-			return s3NotImplemented("GET ?" + p)
-		}
-		if q.Get("list-type") == "2" {
-			return s.httpListObjectsV2(w, bucket, q)
-		}
-		return s.httpListObjects(w, bucket, q)
-	case http.MethodPost:
-		if q.Has("delete") {
-			return s.httpDeleteObjects(w, r, bucket)
-		}
-		return s3NotImplemented("this POST request")
-	default:
-		return s3MethodNotAllowed()
-	}
-	return nil
-}
-
-// serveObject serves requests on an object.
-func (s *S3) serveObject(w http.ResponseWriter, r *http.Request, bucket, key string, q url.Values) error {
-	copySource := r.Header.Get("x-amz-copy-source")
-	switch r.Method {
-	case http.MethodPut:
-		switch {
-		case q.Has("uploadId") && copySource != "":
-			return s3NotImplemented("UploadPartCopy")
-		case q.Has("uploadId"):
-			if p := s3Unsupported(q, "uploadId", "partNumber"); p != "" {
-				return s3NotImplemented("PUT ?" + p)
-			}
-			return s.httpUploadPart(w, r, bucket, key, q)
-		}
-		if p := s3Unsupported(q); p != "" {
-			return s3NotImplemented("PUT ?" + p)
-		}
-		if copySource != "" {
-			return s.httpCopyObject(w, r, bucket, key, copySource)
-		}
-		return s.httpPutObject(w, r, bucket, key)
-	case http.MethodGet, http.MethodHead:
-		if p := s3Unsupported(q, "versionId", "response-content-type", "response-content-language", "response-expires",
-			"response-cache-control", "response-content-disposition", "response-content-encoding"); p != "" {
-			return s3NotImplemented(r.Method + " ?" + p)
-		}
-		if err := s3CheckVersionID(q); err != nil {
-			return err
-		}
-		return s.httpGetObject(w, r, bucket, key, q)
-	case http.MethodDelete:
-		if p := s3Unsupported(q, "uploadId", "versionId"); p != "" {
-			return s3NotImplemented("DELETE ?" + p)
-		}
-		if id := q.Get("uploadId"); id != "" {
-			if err := s.abortUpload(bucket, key, id); err != nil {
-				return err
-			}
-		} else {
-			if err := s3CheckVersionID(q); err != nil {
-				return err
-			}
-			if err := s.deleteObject(bucket, key); err != nil {
-				return err
-			}
-		}
-		w.WriteHeader(http.StatusNoContent)
-		return nil
-	case http.MethodPost:
-		switch {
-		case q.Has("uploads"):
-			return s.httpCreateUpload(w, r, bucket, key)
-		case q.Has("uploadId"):
-			return s.httpCompleteUpload(w, r, bucket, key, q.Get("uploadId"))
-		}
-		return s3NotImplemented("this POST request")
-	}
-	return s3MethodNotAllowed()
 }
 
 // s3CheckVersionID refuses version IDs: buckets are not versioned, so only
@@ -418,10 +483,7 @@ func s3HTTPTime(v string) time.Time {
 	return t
 }
 
-func (s *S3) httpBucketLocation(w http.ResponseWriter, bucket string, q url.Values) error {
-	if p := s3Unsupported(q, "location"); p != "" {
-		return s3NotImplemented("GET ?" + p)
-	}
+func (s *S3) httpBucketLocation(w http.ResponseWriter, bucket string) error {
 	if _, err := s.bucket(bucket); err != nil {
 		return err
 	}
@@ -439,10 +501,7 @@ func (s *S3) httpBucketLocation(w http.ResponseWriter, bucket string, q url.Valu
 
 // httpBucketVersioning answers GetBucketVersioning: buckets are never
 // versioned, which tools that check before they copy or sync want to know.
-func (s *S3) httpBucketVersioning(w http.ResponseWriter, bucket string, q url.Values) error {
-	if p := s3Unsupported(q, "versioning"); p != "" {
-		return s3NotImplemented("GET ?" + p)
-	}
+func (s *S3) httpBucketVersioning(w http.ResponseWriter, bucket string) error {
 	if _, err := s.bucket(bucket); err != nil {
 		return err
 	}
@@ -691,7 +750,11 @@ func s3WriteError(w http.ResponseWriter, r *http.Request, err error, resource st
 		writeS3Error(w, r, http.StatusInternalServerError, "InternalError", err.Error(), resource)
 		return
 	}
-	writeS3Error(w, r, s3Status(ae.ErrorCode()), ae.ErrorCode(), ae.ErrorMessage(), resource)
+	status, ok := httpStatus(err)
+	if !ok {
+		status = s3Status(ae.ErrorCode())
+	}
+	writeS3Error(w, r, status, ae.ErrorCode(), ae.ErrorMessage(), resource)
 }
 
 // writeS3Error writes an S3 error response: status, and, except for HEAD

@@ -17,9 +17,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/smithy-go"
-
 	"github.com/sesinbound/sesinbound/encrypt"
+	"github.com/sesinbound/sesinbound/fakes"
 	"github.com/sesinbound/sesinbound/receipt"
 )
 
@@ -191,23 +190,22 @@ func (r *Registry) AWSFault(scope, service, operation string) error {
 		if msg == "" {
 			msg = "injected by sesinbound"
 		}
-		fault := smithy.FaultClient
-		if serverError(a.Error) {
-			fault = smithy.FaultServer
+		if service == "kms" {
+			return fakes.KMSError(a.Error, msg)
 		}
-		return &smithy.GenericAPIError{Code: a.Error, Message: msg, Fault: fault}
+		return fakes.S3Error(a.Error, msg)
 	}
 	return nil
 }
 
-// serverError reports whether AWS sends an error code as a 5xx.
-func serverError(code string) bool {
-	switch code {
-	case "InternalError", "ServiceUnavailable", "SlowDown", "KMSInternalException", "DependencyTimeoutException",
-		"KeyUnavailableException", "InternalFailure":
-		return true
+// EndpointFaults returns the hook (fakes.WithS3Faults, fakes.WithKMSFaults)
+// that makes the embedded endpoint's requests for service ("s3" or "kms")
+// subject to AWS faults of scope endpoint. The fakes name the operation
+// and answer the error as the service would.
+func (r *Registry) EndpointFaults(service string) fakes.FaultFunc {
+	return func(_ context.Context, op string) error {
+		return r.AWSFault(receipt.ScopeEndpoint, service, op)
 	}
-	return false
 }
 
 // Envelope returns the envelope variant a rule writes.

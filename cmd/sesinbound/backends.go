@@ -8,6 +8,7 @@ import (
 	"github.com/sesinbound/sesinbound/backend"
 	"github.com/sesinbound/sesinbound/encrypt"
 	"github.com/sesinbound/sesinbound/fakes"
+	"github.com/sesinbound/sesinbound/faults"
 	"github.com/sesinbound/sesinbound/receipt"
 )
 
@@ -58,8 +59,10 @@ func endpoint(flagValue, service string, getenv func(string) string) string {
 }
 
 // openBackends builds the embedded fakes and the SDK clients that c asks
-// for.
-func openBackends(ctx context.Context, c Config, rules *receipt.RuleSet, getenv func(string) string) (*backends, error) {
+// for. The fakes answer the endpoint-scoped faults of flts themselves; the
+// pipeline-scoped ones are the decorators' (faults.Store, faults.KMS),
+// whichever backend is in use. flts may be nil: no faults.
+func openBackends(ctx context.Context, c Config, rules *receipt.RuleSet, getenv func(string) string, flts *faults.Registry) (*backends, error) {
 	b := &backends{s3Name: endpointEmbedded, kmsName: endpointEmbedded}
 	s3URL := endpoint(c.S3Endpoint, "S3", getenv)
 	kmsURL := endpoint(c.KMSEndpoint, "KMS", getenv)
@@ -84,6 +87,9 @@ func openBackends(ctx context.Context, c Config, rules *receipt.RuleSet, getenv 
 	}
 	if b.s3 == nil {
 		opts := []fakes.S3Option{fakes.WithS3Region(rules.Region)}
+		if flts != nil {
+			opts = append(opts, fakes.WithS3Faults(flts.EndpointFaults("s3")))
+		}
 		if c.DataDir != "" {
 			opts = append(opts, fakes.WithS3DataDir(filepath.Join(c.DataDir, "s3")))
 		}
@@ -95,6 +101,9 @@ func openBackends(ctx context.Context, c Config, rules *receipt.RuleSet, getenv 
 	}
 	if b.kms == nil {
 		opts := []fakes.KMSOption{fakes.WithKMSAccount(rules.Region, rules.AccountID)}
+		if flts != nil {
+			opts = append(opts, fakes.WithKMSFaults(flts.EndpointFaults("kms")))
+		}
 		if c.DataDir != "" {
 			opts = append(opts, fakes.WithKMSDataDir(filepath.Join(c.DataDir, "kms")))
 		}

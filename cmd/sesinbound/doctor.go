@@ -35,7 +35,7 @@ func doctor(ctx context.Context, args []string, getenv func(string) string, stdo
 		}
 	}
 	add("rules "+rules.Source, backend.OK, "%s", describeRules(rules))
-	be, err := openBackends(ctx, c, rules, getenv)
+	be, err := openBackends(ctx, c, rules, getenv, nil)
 	if err != nil {
 		add("backends", backend.Fail, "%v", err)
 		return &exitError{code: 1, err: err}

@@ -77,7 +77,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		}
 	}
 
-	be, err := openBackends(ctx, c, rules, getenv)
+	flts := faults.New()
+	if rules.Faults != nil {
+		if err := flts.Set(*rules.Faults); err != nil {
+			return err
+		}
+	}
+	be, err := openBackends(ctx, c, rules, getenv, flts)
 	if err != nil {
 		return err
 	}
@@ -131,12 +137,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		return err
 	}
 	jrnl := journal.New(0)
-	flts := faults.New()
-	if rules.Faults != nil {
-		if err := flts.Set(*rules.Faults); err != nil {
-			return err
-		}
-	}
 	proc := receipt.NewProcessor(rules, &encrypt.Sealer{KMS: faults.KMS{KMS: be.kms, Faults: flts}},
 		faults.Store{ObjectStore: be.s3, Faults: flts})
 	proc.Log, proc.Events, proc.Journal, proc.Envelopes = log, router, jrnl, flts
@@ -152,7 +152,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	control.Handle("/_sesinbound/sns/", signer.Handler())
 	control.Handle("/_sesinbound/faults", flts.Handler())
 	httpSrv := &http.Server{
-		Handler:           awsHandler(flts.Middleware(fakes.Handler(be.fakeS3, be.fakeKMS)), requireToken(c.AdminToken, control)),
+		Handler:           awsHandler(fakes.Handler(be.fakeS3, be.fakeKMS), requireToken(c.AdminToken, control)),
 		ReadHeaderTimeout: 30 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
