@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net/http"
 	"regexp"
 	"slices"
 	"strings"
@@ -660,8 +661,10 @@ func kmsUnsupported(msg string) error {
 	return &kmstypes.UnsupportedOperationException{Message: aws.String(msg)}
 }
 
+// kmsInternal reports a failure of the fake itself. It carries KMS's 500,
+// as the SDK's error would, so that callers retry it as they would AWS's.
 func kmsInternal(msg string) error {
-	return &kmstypes.KMSInternalException{Message: aws.String(msg)}
+	return &statusError{err: &kmstypes.KMSInternalException{Message: aws.String(msg)}, status: http.StatusInternalServerError}
 }
 
 // kmsValidationError is AWS's error for a request that breaks the API's
