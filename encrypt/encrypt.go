@@ -97,8 +97,10 @@ const (
 	VariantWrongIVLength     Variant = "wrong-iv-length"       // a 16-byte IV instead of 12
 )
 
-// Variants lists the variants other than VariantSES.
-var Variants = []Variant{VariantCorruptTag, VariantNoCMKID, VariantKMSContext, VariantNoUnencryptedSize, VariantWrongIVLength}
+// Variants returns the variants other than VariantSES, in a new slice.
+func Variants() []Variant {
+	return []Variant{VariantCorruptTag, VariantNoCMKID, VariantKMSContext, VariantNoUnencryptedSize, VariantWrongIVLength}
+}
 
 // Seal encrypts plaintext under a new data key from KMS key keyID, bound to
 // encCtx, and returns the ciphertext appended to dst with the S3 metadata a

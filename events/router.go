@@ -61,10 +61,8 @@ func (r *Router) client() *http.Client {
 	if r.HTTP != nil {
 		return r.HTTP
 	}
-	return defaultClient
+	return &http.Client{Timeout: 30 * time.Second}
 }
-
-var defaultClient = &http.Client{Timeout: 30 * time.Second}
 
 func (r *Router) now() time.Time {
 	if r.Now != nil {
