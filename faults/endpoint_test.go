@@ -41,7 +41,10 @@ func s3Scenario(c *s3.Client) []call {
 			_, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: b})
 			return err
 		}},
-		{"HeadBucket", func(ctx context.Context) error { _, err := c.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: b}); return err }},
+		{"HeadBucket", func(ctx context.Context) error {
+			_, err := c.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: b})
+			return err
+		}},
 		{"GetBucketLocation", func(ctx context.Context) error {
 			_, err := c.GetBucketLocation(ctx, &s3.GetBucketLocationInput{Bucket: b})
 			return err
@@ -65,8 +68,14 @@ func s3Scenario(c *s3.Client) []call {
 			}
 			return err
 		}},
-		{"HeadObject", func(ctx context.Context) error { _, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: b, Key: k}); return err }},
-		{"ListObjects", func(ctx context.Context) error { _, err := c.ListObjects(ctx, &s3.ListObjectsInput{Bucket: b}); return err }},
+		{"HeadObject", func(ctx context.Context) error {
+			_, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: b, Key: k})
+			return err
+		}},
+		{"ListObjects", func(ctx context.Context) error {
+			_, err := c.ListObjects(ctx, &s3.ListObjectsInput{Bucket: b})
+			return err
+		}},
 		{"ListObjectsV2", func(ctx context.Context) error {
 			_, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: b})
 			return err
@@ -95,13 +104,19 @@ func s3Scenario(c *s3.Client) []call {
 			_, err := c.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: b, Key: aws.String("mp"), UploadId: aws.String("none")})
 			return err
 		}},
-		{"DeleteObject", func(ctx context.Context) error { _, err := c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: b, Key: k}); return err }},
+		{"DeleteObject", func(ctx context.Context) error {
+			_, err := c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: b, Key: k})
+			return err
+		}},
 		{"DeleteObjects", func(ctx context.Context) error {
 			_, err := c.DeleteObjects(ctx, &s3.DeleteObjectsInput{Bucket: b,
 				Delete: &s3types.Delete{Objects: []s3types.ObjectIdentifier{{Key: aws.String("copy")}, {Key: aws.String("mp")}}}})
 			return err
 		}},
-		{"DeleteBucket", func(ctx context.Context) error { _, err := c.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: b}); return err }},
+		{"DeleteBucket", func(ctx context.Context) error {
+			_, err := c.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: b})
+			return err
+		}},
 	}
 }
 
@@ -111,15 +126,24 @@ func kmsScenario(c *kms.Client, keyID string, blob []byte) []call {
 	id := aws.String(keyID)
 	return []call{
 		{"CreateKey", func(ctx context.Context) error { _, err := c.CreateKey(ctx, &kms.CreateKeyInput{}); return err }},
-		{"DescribeKey", func(ctx context.Context) error { _, err := c.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: id}); return err }},
+		{"DescribeKey", func(ctx context.Context) error {
+			_, err := c.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: id})
+			return err
+		}},
 		{"CreateAlias", func(ctx context.Context) error {
 			_, err := c.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: aws.String("alias/x"), TargetKeyId: id})
 			return err
 		}},
 		{"ListAliases", func(ctx context.Context) error { _, err := c.ListAliases(ctx, &kms.ListAliasesInput{}); return err }},
 		{"ListKeys", func(ctx context.Context) error { _, err := c.ListKeys(ctx, &kms.ListKeysInput{}); return err }},
-		{"DisableKey", func(ctx context.Context) error { _, err := c.DisableKey(ctx, &kms.DisableKeyInput{KeyId: id}); return err }},
-		{"EnableKey", func(ctx context.Context) error { _, err := c.EnableKey(ctx, &kms.EnableKeyInput{KeyId: id}); return err }},
+		{"DisableKey", func(ctx context.Context) error {
+			_, err := c.DisableKey(ctx, &kms.DisableKeyInput{KeyId: id})
+			return err
+		}},
+		{"EnableKey", func(ctx context.Context) error {
+			_, err := c.EnableKey(ctx, &kms.EnableKeyInput{KeyId: id})
+			return err
+		}},
 		{"GenerateDataKey", func(ctx context.Context) error {
 			_, err := c.GenerateDataKey(ctx, &kms.GenerateDataKeyInput{KeyId: id, KeySpec: kmstypes.DataKeySpecAes256})
 			return err
@@ -132,7 +156,10 @@ func kmsScenario(c *kms.Client, keyID string, blob []byte) []call {
 			_, err := c.Encrypt(ctx, &kms.EncryptInput{KeyId: id, Plaintext: []byte("x")})
 			return err
 		}},
-		{"Decrypt", func(ctx context.Context) error { _, err := c.Decrypt(ctx, &kms.DecryptInput{CiphertextBlob: blob}); return err }},
+		{"Decrypt", func(ctx context.Context) error {
+			_, err := c.Decrypt(ctx, &kms.DecryptInput{CiphertextBlob: blob})
+			return err
+		}},
 	}
 }
 
