@@ -1,11 +1,3 @@
-// Package faults injects failures on purpose, so that users can test their
-// own error paths: SMTP replies at MAIL, RCPT or DATA; AWS errors from S3
-// and KMS calls, made by sesinbound's pipeline or sent to the embedded
-// endpoint; and envelope variants that rules write instead of SES's.
-//
-// Faults come from the rules file's Faults section and, at run time, from
-// /_sesinbound/faults. Each fires for the next Count matching events, with
-// a Probability, or (with neither) every time until cleared.
 package faults
 
 import (
