@@ -71,8 +71,11 @@ func TestDefaultsWithNothingSet(t *testing.T) {
 	if err != nil || showVersion {
 		t.Fatalf("parseServeFlags() = %v, version %v", err, showVersion)
 	}
-	if c != DefaultConfig() {
-		t.Fatalf("with nothing set:\n%+v\nwant the defaults\n%+v", c, DefaultConfig())
+	def := DefaultConfig()
+	for i, o := range c.options() {
+		if got, want := o.value.String(), def.options()[i].value.String(); got != want {
+			t.Errorf("--%s with nothing set = %q, want the default %q", o.flag, got, want)
+		}
 	}
 	if c.MaxMessageBytes != 40<<20 || c.DeliverTimeout != 30*time.Second || c.SMTPAddr != "127.0.0.1:2525" || !c.PathStyle {
 		t.Fatalf("defaults = %+v", c)
