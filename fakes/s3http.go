@@ -194,9 +194,9 @@ func (s *S3) serveOperation(op string, w http.ResponseWriter, r *http.Request, b
 	case "GetBucketVersioning":
 		return s.httpBucketVersioning(w, bucket)
 	case "ListObjectsV2":
-		return s.httpListObjectsV2(w, bucket, q)
+		return s.httpListObjects(w, bucket, q, true)
 	case "ListObjects":
-		return s.httpListObjects(w, bucket, q)
+		return s.httpListObjects(w, bucket, q, false)
 	case "DeleteObjects":
 		return s.httpDeleteObjects(w, r, bucket)
 	case "UploadPart":
@@ -581,82 +581,77 @@ func s3XMLListing(page s3Page, enc func(string) string, withOwner bool) ([]s3XML
 	return objects, prefixes
 }
 
-func (s *S3) httpListObjectsV2(w http.ResponseWriter, bucket string, q url.Values) error {
+// httpListObjects serves ListObjectsV2 and ListObjects, version 1 of the
+// listing, which some tools still use: marker and NextMarker instead of
+// continuation tokens, and always the owner.
+func (s *S3) httpListObjects(w http.ResponseWriter, bucket string, q url.Values, v2 bool) error {
 	maxKeys, err := s3MaxKeys(q)
 	if err != nil {
 		return err
 	}
-	prefix, delimiter, startAfter, token := q.Get("prefix"), q.Get("delimiter"), q.Get("start-after"), q.Get("continuation-token")
-	page, err := s.listV2(bucket, prefix, delimiter, startAfter, token, maxKeys)
+	prefix, delimiter, encoding := q.Get("prefix"), q.Get("delimiter"), q.Get("encoding-type")
+	var page s3Page
+	if v2 {
+		page, err = s.listV2(bucket, prefix, delimiter, q.Get("start-after"), q.Get("continuation-token"), maxKeys)
+	} else {
+		page, err = s.list(bucket, s3ListQuery{prefix: prefix, delimiter: delimiter, after: q.Get("marker"), maxKeys: maxKeys})
+	}
 	if err != nil {
 		return err
 	}
-	enc := s3ListEncoder(q.Get("encoding-type"))
-	res := struct {
-		XMLName               xml.Name      `xml:"ListBucketResult"`
-		NS                    string        `xml:"xmlns,attr"`
-		Name                  string        `xml:"Name"`
-		Prefix                string        `xml:"Prefix"`
-		Delimiter             string        `xml:"Delimiter,omitempty"`
-		StartAfter            string        `xml:"StartAfter,omitempty"`
-		MaxKeys               int           `xml:"MaxKeys"`
-		KeyCount              int           `xml:"KeyCount"`
-		IsTruncated           bool          `xml:"IsTruncated"`
-		EncodingType          string        `xml:"EncodingType,omitempty"`
-		ContinuationToken     string        `xml:"ContinuationToken,omitempty"`
-		NextContinuationToken string        `xml:"NextContinuationToken,omitempty"`
-		Contents              []s3XMLObject `xml:"Contents"`
-		CommonPrefixes        []s3XMLPrefix `xml:"CommonPrefixes"`
-	}{
-		NS: s3XMLNS, Name: bucket, Prefix: enc(prefix), Delimiter: enc(delimiter), StartAfter: enc(startAfter),
-		MaxKeys: maxKeys, KeyCount: len(page.objects) + len(page.prefixes), IsTruncated: page.truncated,
-		EncodingType: q.Get("encoding-type"), ContinuationToken: token,
+	enc := s3ListEncoder(encoding)
+	head := s3XMLListHead{NS: s3XMLNS, Name: bucket, Prefix: enc(prefix)}
+	var body s3XMLListBody
+	body.Contents, body.CommonPrefixes = s3XMLListing(page, enc, !v2 || q.Get("fetch-owner") == "true")
+	if !v2 {
+		res := struct {
+			s3XMLListHead
+			Marker       string `xml:"Marker"`
+			NextMarker   string `xml:"NextMarker,omitempty"`
+			Delimiter    string `xml:"Delimiter,omitempty"`
+			MaxKeys      int    `xml:"MaxKeys"`
+			IsTruncated  bool   `xml:"IsTruncated"`
+			EncodingType string `xml:"EncodingType,omitempty"`
+			s3XMLListBody
+		}{head, enc(q.Get("marker")), "", enc(delimiter), maxKeys, page.truncated, encoding, body}
+		if page.truncated && delimiter != "" {
+			// As S3: without a delimiter the next marker is the last key.
+			res.NextMarker = enc(page.last)
+		}
+		s3WriteXML(w, http.StatusOK, res)
+		return nil
 	}
+	res := struct {
+		s3XMLListHead
+		Delimiter             string `xml:"Delimiter,omitempty"`
+		StartAfter            string `xml:"StartAfter,omitempty"`
+		MaxKeys               int    `xml:"MaxKeys"`
+		KeyCount              int    `xml:"KeyCount"`
+		IsTruncated           bool   `xml:"IsTruncated"`
+		EncodingType          string `xml:"EncodingType,omitempty"`
+		ContinuationToken     string `xml:"ContinuationToken,omitempty"`
+		NextContinuationToken string `xml:"NextContinuationToken,omitempty"`
+		s3XMLListBody
+	}{head, enc(delimiter), enc(q.Get("start-after")), maxKeys, len(page.objects) + len(page.prefixes), page.truncated,
+		encoding, q.Get("continuation-token"), "", body}
 	if page.truncated {
 		res.NextContinuationToken = s3EncodeToken(page.last)
 	}
-	res.Contents, res.CommonPrefixes = s3XMLListing(page, enc, q.Get("fetch-owner") == "true")
 	s3WriteXML(w, http.StatusOK, res)
 	return nil
 }
 
-// httpListObjects serves ListObjects, version 1 of the listing, which some
-// tools still use: marker and NextMarker instead of continuation tokens.
-func (s *S3) httpListObjects(w http.ResponseWriter, bucket string, q url.Values) error {
-	maxKeys, err := s3MaxKeys(q)
-	if err != nil {
-		return err
-	}
-	prefix, delimiter, marker := q.Get("prefix"), q.Get("delimiter"), q.Get("marker")
-	page, err := s.list(bucket, s3ListQuery{prefix: prefix, delimiter: delimiter, after: marker, maxKeys: maxKeys})
-	if err != nil {
-		return err
-	}
-	enc := s3ListEncoder(q.Get("encoding-type"))
-	res := struct {
-		XMLName        xml.Name      `xml:"ListBucketResult"`
-		NS             string        `xml:"xmlns,attr"`
-		Name           string        `xml:"Name"`
-		Prefix         string        `xml:"Prefix"`
-		Marker         string        `xml:"Marker"`
-		NextMarker     string        `xml:"NextMarker,omitempty"`
-		Delimiter      string        `xml:"Delimiter,omitempty"`
-		MaxKeys        int           `xml:"MaxKeys"`
-		IsTruncated    bool          `xml:"IsTruncated"`
-		EncodingType   string        `xml:"EncodingType,omitempty"`
-		Contents       []s3XMLObject `xml:"Contents"`
-		CommonPrefixes []s3XMLPrefix `xml:"CommonPrefixes"`
-	}{
-		NS: s3XMLNS, Name: bucket, Prefix: enc(prefix), Marker: enc(marker), Delimiter: enc(delimiter),
-		MaxKeys: maxKeys, IsTruncated: page.truncated, EncodingType: q.Get("encoding-type"),
-	}
-	if page.truncated && delimiter != "" {
-		// As S3: without a delimiter the next marker is the last key.
-		res.NextMarker = enc(page.last)
-	}
-	res.Contents, res.CommonPrefixes = s3XMLListing(page, enc, true)
-	s3WriteXML(w, http.StatusOK, res)
-	return nil
+// s3XMLListHead starts both listings' documents, s3XMLListBody ends them.
+type s3XMLListHead struct {
+	XMLName xml.Name `xml:"ListBucketResult"`
+	NS      string   `xml:"xmlns,attr"`
+	Name    string   `xml:"Name"`
+	Prefix  string   `xml:"Prefix"`
+}
+
+type s3XMLListBody struct {
+	Contents       []s3XMLObject `xml:"Contents"`
+	CommonPrefixes []s3XMLPrefix `xml:"CommonPrefixes"`
 }
 
 // s3MaxDeleteObjects is the most keys one DeleteObjects request may name.
