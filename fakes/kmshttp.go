@@ -30,6 +30,7 @@ const kmsMaxRequest = 1 << 20
 // {"__type": code, "message": ...} with the code also in X-Amzn-ErrorType.
 // Signatures are not checked.
 func (k *KMS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("X-Amzn-RequestId", kmsRequestID(k.rand))
 	name, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), kmsTargetPrefix)
 	if r.Method != http.MethodPost || !ok {
 		writeKMSError(w, http.StatusBadRequest, "UnknownOperationException",
@@ -99,12 +100,14 @@ func kmsHeaders(w http.ResponseWriter, length int) {
 	h := w.Header()
 	h.Set("Content-Type", kmsContentType)
 	h.Set("Content-Length", strconv.Itoa(length))
-	h.Set("X-Amzn-RequestId", kmsRequestID())
+	if h.Get("X-Amzn-RequestId") == "" {
+		h.Set("X-Amzn-RequestId", kmsRequestID(rand.Reader))
+	}
 }
 
-// kmsRequestID returns a random UUID, the form of AWS request ids.
-func kmsRequestID() string {
-	id, err := kmsUUID(rand.Reader)
+// kmsRequestID returns a random UUID from r, the form of AWS request ids.
+func kmsRequestID(r io.Reader) string {
+	id, err := kmsUUID(r)
 	if err != nil {
 		return "00000000-0000-4000-8000-000000000000"
 	}

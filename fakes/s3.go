@@ -2,6 +2,7 @@ package fakes
 
 import (
 	"crypto/md5"
+	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -32,6 +33,7 @@ type S3 struct {
 	mu      sync.RWMutex
 	buckets map[string]*s3Bucket
 	uploads map[string]*s3Upload // multipart uploads in progress, by id
+	rand    io.Reader            // cfg.rand, serialized
 }
 
 type s3Config struct {
@@ -40,6 +42,7 @@ type s3Config struct {
 	region  string
 	buckets []string
 	faults  FaultFunc
+	rand    io.Reader
 }
 
 // S3Option configures an S3.
@@ -57,6 +60,11 @@ func WithS3Clock(now func() time.Time) S3Option { return func(c *s3Config) { c.n
 func WithBuckets(names ...string) S3Option {
 	return func(c *s3Config) { c.buckets = append(c.buckets, names...) }
 }
+
+// WithS3Rand sets the source of request IDs and upload IDs; the default is
+// crypto/rand. Reads are serialized, so r need not be safe for concurrent
+// use.
+func WithS3Rand(r io.Reader) S3Option { return func(c *s3Config) { c.rand = r } }
 
 // WithS3Region sets the region the S3 is in (us-east-1 by default). It
 // decides what re-creating a bucket you own does: us-east-1 succeeds, for
@@ -148,13 +156,14 @@ const (
 // damaged object file.
 func NewS3(opts ...S3Option) (*S3, error) {
 	s := &S3{
-		cfg:     s3Config{now: time.Now, region: "us-east-1"},
+		cfg:     s3Config{now: time.Now, region: "us-east-1", rand: rand.Reader},
 		buckets: map[string]*s3Bucket{},
 		uploads: map[string]*s3Upload{},
 	}
 	for _, o := range opts {
 		o(&s.cfg)
 	}
+	s.rand = &lockedReader{r: s.cfg.rand}
 	if s.cfg.dataDir != "" {
 		if err := s.load(); err != nil {
 			return nil, err

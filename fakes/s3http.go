@@ -3,6 +3,7 @@ package fakes
 import (
 	"bytes"
 	"crypto/rand"
+	"encoding/base32"
 	"encoding/xml"
 	"errors"
 	"io"
@@ -27,7 +28,7 @@ const s3XMLNS = "http://s3.amazonaws.com/doc/2006-03-01/"
 // first (s3Operation), so that an injected fault (WithS3Faults) answers
 // for exactly the operation the client called.
 func (s *S3) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s3SetRequestID(w.Header())
+	s3SetRequestID(w.Header(), s.rand)
 	bucket, key, err := s3Target(r)
 	if err != nil {
 		writeS3Error(w, r, http.StatusBadRequest, "InvalidURI", "Couldn't parse the specified URI.", r.URL.EscapedPath())
@@ -257,11 +258,20 @@ func s3Target(r *http.Request) (bucket, key string, err error) {
 }
 
 // s3SetRequestID gives a response the request IDs every S3 response has.
-func s3SetRequestID(h http.Header) {
+// They are drawn from r, written as S3 writes them: 16 and 52 characters.
+func s3SetRequestID(h http.Header, r io.Reader) {
 	if h.Get("x-amz-request-id") == "" {
-		h.Set("x-amz-request-id", rand.Text()[:16])
-		h.Set("x-amz-id-2", rand.Text()+rand.Text())
+		h.Set("x-amz-request-id", s3RandomText(r)[:16])
+		h.Set("x-amz-id-2", s3RandomText(r)+s3RandomText(r))
 	}
+}
+
+// s3RandomText is crypto/rand.Text's form, 26 base32 characters, from r.
+// Only an injected r can fail, and the text then has the zeros it read.
+func s3RandomText(r io.Reader) string {
+	var b [16]byte
+	io.ReadFull(r, b[:])
+	return base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:])
 }
 
 // s3Unsupported returns the first query parameter of a request that is not
@@ -756,7 +766,7 @@ func s3WriteError(w http.ResponseWriter, r *http.Request, err error, resource st
 // requests, whose responses have no body, the XML document
 // <Error><Code/><Message/><Resource/><RequestId/></Error>.
 func writeS3Error(w http.ResponseWriter, r *http.Request, status int, code, message, resource string) {
-	s3SetRequestID(w.Header())
+	s3SetRequestID(w.Header(), rand.Reader)
 	if r.Method == http.MethodHead {
 		w.WriteHeader(status)
 		return

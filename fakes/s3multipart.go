@@ -3,7 +3,6 @@ package fakes
 import (
 	"bytes"
 	"crypto/md5"
-	"crypto/rand"
 	"encoding/hex"
 	"encoding/xml"
 	"fmt"
@@ -94,7 +93,7 @@ func (s *S3) httpCreateUpload(w http.ResponseWriter, r *http.Request, bucket, ke
 		s.mu.Unlock()
 		return s3NoSuchBucket(bucket)
 	}
-	u := &s3Upload{id: rand.Text(), bucket: b, meta: meta, parts: map[int]*s3Part{}}
+	u := &s3Upload{id: s3RandomText(s.rand), bucket: b, meta: meta, parts: map[int]*s3Part{}}
 	s.uploads[u.id] = u
 	s.mu.Unlock()
 	for _, name := range []string{"x-amz-checksum-algorithm", "x-amz-checksum-type"} {
