@@ -32,9 +32,9 @@ func DefaultRetry() RetryPolicy {
 	return RetryPolicy{Base: 50 * time.Millisecond, Max: 2 * time.Second}
 }
 
-// configCodes are AWS error codes that mean the setup is wrong: retrying
-// will not help, a person has to act. They decide the log line, not the
-// retry, which the SDK's classification does.
+// configCode reports whether an AWS error code means the setup is wrong:
+// retrying will not help, a person has to act. It decides the log line,
+// not the retry, which the SDK's classification does.
 func configCode(code string) bool {
 	switch code {
 	case "AccessDenied", "AccessDeniedException", "NoSuchBucket", "NotFoundException",
