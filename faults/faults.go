@@ -14,14 +14,16 @@ import (
 	"github.com/sesinbound/sesinbound/receipt"
 )
 
-// Registry holds the faults in force. It is safe for concurrent use.
+// Registry holds the faults in force. It is safe for concurrent use, and
+// its zero value is an empty Registry ready to use.
 type Registry struct {
 	mu        sync.Mutex
 	smtp      []*firing[receipt.SMTPFault]
 	aws       []*firing[receipt.AWSFault]
 	envelopes map[string]string
 	// Rand returns a number in [0, 1) for probabilities; nil means
-	// math/rand/v2.
+	// math/rand/v2. It is called with the Registry locked, so it need not
+	// be safe for concurrent use.
 	Rand func() float64
 }
 
@@ -32,8 +34,8 @@ type firing[T any] struct {
 	p         float64
 }
 
-// New returns an empty Registry.
-func New() *Registry { return &Registry{envelopes: map[string]string{}} }
+// New returns an empty Registry, as new(Registry) does.
+func New() *Registry { return &Registry{} }
 
 // Set replaces every fault with spec's.
 func (r *Registry) Set(spec receipt.FaultSpec) error {
@@ -42,7 +44,7 @@ func (r *Registry) Set(spec receipt.FaultSpec) error {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.smtp, r.aws, r.envelopes = nil, nil, map[string]string{}
+	r.smtp, r.aws, r.envelopes = nil, nil, nil
 	r.add(spec)
 	return nil
 }
@@ -71,6 +73,9 @@ func (r *Registry) add(spec receipt.FaultSpec) {
 		r.aws = append(r.aws, &firing[receipt.AWSFault]{fault: f, remaining: remaining(f.Count), p: f.Probability})
 	}
 	for rule, v := range spec.Envelopes {
+		if r.envelopes == nil {
+			r.envelopes = map[string]string{}
+		}
 		r.envelopes[rule] = v
 	}
 }
@@ -86,7 +91,7 @@ func remaining(count int) int {
 func (r *Registry) Clear() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.smtp, r.aws, r.envelopes = nil, nil, map[string]string{}
+	r.smtp, r.aws, r.envelopes = nil, nil, nil
 }
 
 // Spec returns the faults in force, with what is left of each count.
@@ -211,7 +216,7 @@ func (r *Registry) Envelope(rule string) encrypt.Variant {
 }
 
 // Store makes the pipeline's S3 writes subject to AWS faults of scope
-// sesinbound.
+// sesinbound. With no Faults it only passes calls on.
 type Store struct {
 	receipt.ObjectStore
 	Faults *Registry
@@ -219,14 +224,14 @@ type Store struct {
 
 // PutObject fails with an injected error or calls the store.
 func (s Store) PutObject(ctx context.Context, in *s3.PutObjectInput, optFns ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
-	if err := s.Faults.AWSFault(receipt.ScopeSesinbound, "s3", "PutObject"); err != nil {
+	if err := s.Faults.pipeline("s3", "PutObject"); err != nil {
 		return nil, err
 	}
 	return s.ObjectStore.PutObject(ctx, in, optFns...)
 }
 
 // KMS makes the pipeline's data-key requests subject to AWS faults of
-// scope sesinbound.
+// scope sesinbound. With no Faults it only passes calls on.
 type KMS struct {
 	encrypt.KMS
 	Faults *Registry
@@ -234,8 +239,17 @@ type KMS struct {
 
 // GenerateDataKey fails with an injected error or calls KMS.
 func (k KMS) GenerateDataKey(ctx context.Context, in *kms.GenerateDataKeyInput, optFns ...func(*kms.Options)) (*kms.GenerateDataKeyOutput, error) {
-	if err := k.Faults.AWSFault(receipt.ScopeSesinbound, "kms", "GenerateDataKey"); err != nil {
+	if err := k.Faults.pipeline("kms", "GenerateDataKey"); err != nil {
 		return nil, err
 	}
 	return k.KMS.GenerateDataKey(ctx, in, optFns...)
+}
+
+// pipeline is the fault, if any, for one of the pipeline's calls; a nil
+// Registry has none.
+func (r *Registry) pipeline(service, operation string) error {
+	if r == nil {
+		return nil
+	}
+	return r.AWSFault(receipt.ScopeSesinbound, service, operation)
 }

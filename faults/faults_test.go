@@ -129,3 +129,25 @@ func TestHandler(t *testing.T) {
 		t.Fatalf("DELETE left %+v", r.Spec())
 	}
 }
+
+// TestZeroValues: a Registry literal and decorators without a Registry work.
+func TestZeroValues(t *testing.T) {
+	var r faults.Registry
+	if err := r.Add(receipt.FaultSpec{Envelopes: map[string]string{"*": "corrupt-tag"}}); err != nil {
+		t.Fatal(err)
+	}
+	if v := r.Envelope("any"); v != "corrupt-tag" {
+		t.Fatalf("Envelope = %q", v)
+	}
+	if _, _, _, ok := r.SMTPFault("DATA"); ok {
+		t.Fatal("an SMTP fault fired from nothing")
+	}
+	r.Clear()
+	if err := r.Set(receipt.FaultSpec{Envelopes: map[string]string{"r": "no-kms-cmk-id"}}); err != nil || r.Envelope("r") != "no-kms-cmk-id" {
+		t.Fatalf("Set after Clear: %v, %q", err, r.Envelope("r"))
+	}
+	inner := &okStore{}
+	if _, err := (faults.Store{ObjectStore: inner}).PutObject(t.Context(), &s3.PutObjectInput{}); err != nil || inner.calls != 1 {
+		t.Fatalf("Store without a Registry = %v, %d calls", err, inner.calls)
+	}
+}
