@@ -71,8 +71,11 @@ type Decrypter interface {
 
 // Sealer encrypts messages under a fresh KMS data key per message.
 type Sealer struct {
-	KMS  KMS
-	Rand io.Reader // IV source; nil means crypto/rand.Reader
+	KMS KMS
+	// Rand is the IV source; nil means crypto/rand.Reader. Messages are
+	// sealed concurrently, so it must be safe for concurrent use (lock a
+	// deterministic test reader).
+	Rand io.Reader
 }
 
 // Envelope is an encrypted object as it goes to S3.
