@@ -305,18 +305,16 @@ func (s *S3) httpListBuckets(w http.ResponseWriter, q url.Values) error {
 		BucketRegion string `xml:"BucketRegion"`
 	}
 	res := struct {
-		XMLName xml.Name `xml:"ListAllMyBucketsResult"`
-		NS      string   `xml:"xmlns,attr"`
 		Owner   s3XMLOwner
 		Buckets []bucket `xml:"Buckets>Bucket"`
 		Prefix  string   `xml:"Prefix,omitempty"`
-	}{NS: s3XMLNS, Owner: s3Owner(), Prefix: q.Get("prefix")}
+	}{Owner: s3Owner(), Prefix: q.Get("prefix")}
 	for _, b := range s.listBuckets() {
 		if strings.HasPrefix(b.name, q.Get("prefix")) {
 			res.Buckets = append(res.Buckets, bucket{b.name, s3XMLTime(b.created), s.cfg.region})
 		}
 	}
-	s3WriteXML(w, http.StatusOK, res)
+	s3WriteXML(w, http.StatusOK, "ListAllMyBucketsResult", res)
 	return nil
 }
 
@@ -402,12 +400,10 @@ func (s *S3) httpCopyObject(w http.ResponseWriter, r *http.Request, bucket, key,
 	if err != nil {
 		return err
 	}
-	s3WriteXML(w, http.StatusOK, struct {
-		XMLName      xml.Name `xml:"CopyObjectResult"`
-		NS           string   `xml:"xmlns,attr"`
-		LastModified string   `xml:"LastModified"`
-		ETag         string   `xml:"ETag"`
-	}{NS: s3XMLNS, LastModified: s3XMLTime(o.LastModified), ETag: o.etag()})
+	s3WriteXML(w, http.StatusOK, "CopyObjectResult", struct {
+		LastModified string `xml:"LastModified"`
+		ETag         string `xml:"ETag"`
+	}{LastModified: s3XMLTime(o.LastModified), ETag: o.etag()})
 	return nil
 }
 
@@ -501,11 +497,9 @@ func (s *S3) httpBucketLocation(w http.ResponseWriter, bucket string) error {
 	if loc == "us-east-1" {
 		loc = "" // S3's name for us-east-1 here
 	}
-	s3WriteXML(w, http.StatusOK, struct {
-		XMLName xml.Name `xml:"LocationConstraint"`
-		NS      string   `xml:"xmlns,attr"`
-		Value   string   `xml:",chardata"`
-	}{NS: s3XMLNS, Value: loc})
+	s3WriteXML(w, http.StatusOK, "LocationConstraint", struct {
+		Value string `xml:",chardata"`
+	}{Value: loc})
 	return nil
 }
 
@@ -515,10 +509,8 @@ func (s *S3) httpBucketVersioning(w http.ResponseWriter, bucket string) error {
 	if _, err := s.bucket(bucket); err != nil {
 		return err
 	}
-	s3WriteXML(w, http.StatusOK, struct {
-		XMLName xml.Name `xml:"VersioningConfiguration"`
-		NS      string   `xml:"xmlns,attr"`
-	}{NS: s3XMLNS})
+	s3WriteXML(w, http.StatusOK, "VersioningConfiguration", struct {
+	}{})
 	return nil
 }
 
@@ -610,7 +602,7 @@ func (s *S3) httpListObjects(w http.ResponseWriter, bucket string, q url.Values,
 		return err
 	}
 	enc := s3ListEncoder(encoding)
-	head := s3XMLListHead{NS: s3XMLNS, Name: bucket, Prefix: enc(prefix)}
+	head := s3XMLListHead{Name: bucket, Prefix: enc(prefix)}
 	var body s3XMLListBody
 	body.Contents, body.CommonPrefixes = s3XMLListing(page, enc, !v2 || q.Get("fetch-owner") == "true")
 	if !v2 {
@@ -628,7 +620,7 @@ func (s *S3) httpListObjects(w http.ResponseWriter, bucket string, q url.Values,
 			// As S3: without a delimiter the next marker is the last key.
 			res.NextMarker = enc(page.last)
 		}
-		s3WriteXML(w, http.StatusOK, res)
+		s3WriteXML(w, http.StatusOK, "ListBucketResult", res)
 		return nil
 	}
 	res := struct {
@@ -647,16 +639,14 @@ func (s *S3) httpListObjects(w http.ResponseWriter, bucket string, q url.Values,
 	if page.truncated {
 		res.NextContinuationToken = s3EncodeToken(page.last)
 	}
-	s3WriteXML(w, http.StatusOK, res)
+	s3WriteXML(w, http.StatusOK, "ListBucketResult", res)
 	return nil
 }
 
 // s3XMLListHead starts both listings' documents, s3XMLListBody ends them.
 type s3XMLListHead struct {
-	XMLName xml.Name `xml:"ListBucketResult"`
-	NS      string   `xml:"xmlns,attr"`
-	Name    string   `xml:"Name"`
-	Prefix  string   `xml:"Prefix"`
+	Name   string `xml:"Name"`
+	Prefix string `xml:"Prefix"`
 }
 
 type s3XMLListBody struct {
@@ -694,11 +684,9 @@ func (s *S3) httpDeleteObjects(w http.ResponseWriter, r *http.Request, bucket st
 		Message string `xml:"Message"`
 	}
 	res := struct {
-		XMLName xml.Name  `xml:"DeleteResult"`
-		NS      string    `xml:"xmlns,attr"`
 		Deleted []deleted `xml:"Deleted"`
 		Errors  []failed  `xml:"Error"`
-	}{NS: s3XMLNS}
+	}{}
 	for _, o := range req.Objects {
 		err := s.deleteObject(bucket, o.Key)
 		if err == nil && o.VersionID != "" && o.VersionID != "null" {
@@ -712,7 +700,7 @@ func (s *S3) httpDeleteObjects(w http.ResponseWriter, r *http.Request, bucket st
 			res.Deleted = append(res.Deleted, deleted{o.Key})
 		}
 	}
-	s3WriteXML(w, http.StatusOK, res)
+	s3WriteXML(w, http.StatusOK, "DeleteResult", res)
 	return nil
 }
 
@@ -734,13 +722,21 @@ func s3ReadSmallBody(r *http.Request) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// s3WriteXML writes an XML document as the response.
-func s3WriteXML(w http.ResponseWriter, status int, v any) {
+// s3WriteXML writes v as the response's XML document, its root element
+// named name, in S3's namespace.
+func s3WriteXML(w http.ResponseWriter, status int, name string, v any) {
+	s3WriteElement(w, status, xml.StartElement{Name: xml.Name{Local: name},
+		Attr: []xml.Attr{{Name: xml.Name{Local: "xmlns"}, Value: s3XMLNS}}}, v)
+}
+
+// s3WriteElement writes v as the response's XML document, with root as
+// its root element.
+func s3WriteElement(w http.ResponseWriter, status int, root xml.StartElement, v any) {
 	var b bytes.Buffer
 	b.WriteString(xml.Header)
 	// The documents are structs of strings, numbers and booleans:
 	// encoding them cannot fail.
-	xml.NewEncoder(&b).Encode(v)
+	xml.NewEncoder(&b).EncodeElement(v, root)
 	w.Header().Set("Content-Type", "application/xml")
 	w.Header().Set("Content-Length", strconv.Itoa(b.Len()))
 	w.WriteHeader(status)
@@ -771,13 +767,13 @@ func writeS3Error(w http.ResponseWriter, r *http.Request, status int, code, mess
 		w.WriteHeader(status)
 		return
 	}
-	s3WriteXML(w, status, struct {
-		XMLName   xml.Name `xml:"Error"`
-		Code      string   `xml:"Code"`
-		Message   string   `xml:"Message"`
-		Resource  string   `xml:"Resource,omitempty"`
-		RequestID string   `xml:"RequestId"`
-		HostID    string   `xml:"HostId"`
+	// S3's error documents have no namespace.
+	s3WriteElement(w, status, xml.StartElement{Name: xml.Name{Local: "Error"}}, struct {
+		Code      string `xml:"Code"`
+		Message   string `xml:"Message"`
+		Resource  string `xml:"Resource,omitempty"`
+		RequestID string `xml:"RequestId"`
+		HostID    string `xml:"HostId"`
 	}{Code: code, Message: message, Resource: resource,
 		RequestID: w.Header().Get("x-amz-request-id"), HostID: w.Header().Get("x-amz-id-2")})
 }

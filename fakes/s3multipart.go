@@ -101,13 +101,11 @@ func (s *S3) httpCreateUpload(w http.ResponseWriter, r *http.Request, bucket, ke
 			w.Header().Set(name, v)
 		}
 	}
-	s3WriteXML(w, http.StatusOK, struct {
-		XMLName  xml.Name `xml:"InitiateMultipartUploadResult"`
-		NS       string   `xml:"xmlns,attr"`
-		Bucket   string   `xml:"Bucket"`
-		Key      string   `xml:"Key"`
-		UploadID string   `xml:"UploadId"`
-	}{NS: s3XMLNS, Bucket: bucket, Key: key, UploadID: u.id})
+	s3WriteXML(w, http.StatusOK, "InitiateMultipartUploadResult", struct {
+		Bucket   string `xml:"Bucket"`
+		Key      string `xml:"Key"`
+		UploadID string `xml:"UploadId"`
+	}{Bucket: bucket, Key: key, UploadID: u.id})
 	return nil
 }
 
@@ -217,14 +215,12 @@ func (s *S3) httpCompleteUpload(w http.ResponseWriter, r *http.Request, bucket, 
 	if err != nil {
 		return err
 	}
-	s3WriteXML(w, http.StatusOK, struct {
-		XMLName  xml.Name `xml:"CompleteMultipartUploadResult"`
-		NS       string   `xml:"xmlns,attr"`
-		Location string   `xml:"Location"`
-		Bucket   string   `xml:"Bucket"`
-		Key      string   `xml:"Key"`
-		ETag     string   `xml:"ETag"`
-	}{NS: s3XMLNS, Location: "/" + bucket + "/" + key, Bucket: bucket, Key: key, ETag: o.etag()})
+	s3WriteXML(w, http.StatusOK, "CompleteMultipartUploadResult", struct {
+		Location string `xml:"Location"`
+		Bucket   string `xml:"Bucket"`
+		Key      string `xml:"Key"`
+		ETag     string `xml:"ETag"`
+	}{Location: "/" + bucket + "/" + key, Bucket: bucket, Key: key, ETag: o.etag()})
 	return nil
 }
 
