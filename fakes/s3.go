@@ -1,6 +1,7 @@
 package fakes
 
 import (
+	"context"
 	"crypto/md5"
 	"encoding/hex"
 	"errors"
@@ -193,6 +194,40 @@ func (s *S3) Close() error {
 	return err
 }
 
+// Reset empties the S3: it deletes every object in every bucket and
+// discards the multipart uploads in progress, and keeps the buckets. With a
+// data directory it gives the space back: each bucket's log is replaced by
+// an empty one, in a way that a crash midway leaves either the objects as
+// they were or none (see s3Log.reset). Writes that race with Reset land
+// either before it, and are deleted, or after it, and are kept.
+func (s *S3) Reset(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	uploads := s.uploads
+	s.uploads = map[string]*s3Upload{}
+	var logs []*s3Log
+	for _, b := range s.buckets {
+		if b.log != nil {
+			logs = append(logs, b.log)
+		} else {
+			b.clear()
+		}
+	}
+	s.mu.Unlock()
+	for _, u := range uploads {
+		u.discard()
+	}
+	var err error
+	for _, l := range logs {
+		if e := l.emptyAll(); e != nil && !isAPICode(e, "NoSuchBucket") {
+			err = errors.Join(err, fmt.Errorf("reset bucket %s: %w", l.b.name, e))
+		}
+	}
+	return err
+}
+
 // newBucket makes a bucket; with dir it keeps its objects in a log there.
 func (s *S3) newBucket(name string, created time.Time, dir string) *s3Bucket {
 	b := &s3Bucket{name: name, created: created, dir: dir, objects: map[string]*s3Object{}}
@@ -216,6 +251,11 @@ func (b *s3Bucket) insert(o *s3Object) {
 		b.keys = append(b.keys, o.Key)
 	}
 	b.objects[o.Key] = o
+}
+
+// clear empties the bucket's index; the caller holds s.mu for writing.
+func (b *s3Bucket) clear() {
+	b.objects, b.keys, b.sorted, b.stale = map[string]*s3Object{}, nil, true, 0
 }
 
 // remove drops key from the bucket's index; the caller holds s.mu for

@@ -826,3 +826,87 @@ func TestS3PersistBorrowedBody(t *testing.T) {
 		t.Fatalf("after a restart: %d bytes, want %d", len(got), len(big)-4)
 	}
 }
+
+// Reset deletes every object of every bucket and keeps the buckets, in
+// memory and with a data directory, where the space is given back and the
+// emptiness survives a restart; writes after a reset are kept.
+func TestS3Reset(t *testing.T) {
+	for _, mode := range []string{"memory", "data dir"} {
+		t.Run(mode, func(t *testing.T) {
+			ctx := t.Context()
+			dir := t.TempDir()
+			var opts []fakes.S3Option
+			if mode == "data dir" {
+				opts = append(opts, fakes.WithS3DataDir(dir))
+			}
+			s := s3New(t, append(opts, fakes.WithBuckets("one", "two"))...)
+			big := bytes.Repeat([]byte("x"), 1<<20)
+			for i := range 8 {
+				s3Put(t, s, "one", fmt.Sprint("k", i), big, nil)
+				s3Put(t, s, "two", fmt.Sprint("dir/k", i), []byte("small"), nil)
+			}
+			// A reader opened before the reset keeps its bytes.
+			before, err := s.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("one"), Key: aws.String("k3")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Reset(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if got, err := io.ReadAll(before.Body); err != nil || !bytes.Equal(got, big) {
+				t.Errorf("a body opened before the reset read %d bytes, %v", len(got), err)
+			}
+			before.Body.Close()
+			for _, b := range []string{"one", "two"} {
+				if _, err := s.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(b)}); err != nil {
+					t.Errorf("bucket %s is gone after the reset: %v", b, err)
+				}
+				out, err := s.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(b)})
+				if err != nil || len(out.Contents) != 0 {
+					t.Errorf("bucket %s after the reset: %d objects, %v", b, len(out.Contents), err)
+				}
+			}
+			if _, err := s.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("one"), Key: aws.String("k0")}); err == nil {
+				t.Error("an object survived the reset")
+			}
+			s3Put(t, s, "one", "after", []byte("kept"), nil)
+			if got, _ := s3Get(t, s, "one", "after", ""); string(got) != "kept" {
+				t.Errorf("a put after the reset reads %q", got)
+			}
+			if mode == "memory" {
+				return
+			}
+			if used := s3DirSize(t, filepath.Join(dir, "one")); used > 64<<10 {
+				t.Errorf("bucket one uses %d bytes on disk after the reset, want the space back", used)
+			}
+			s.Close()
+			s2 := s3New(t, fakes.WithS3DataDir(dir))
+			out, err := s2.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("one")})
+			if err != nil || len(out.Contents) != 1 || aws.ToString(out.Contents[0].Key) != "after" {
+				t.Fatalf("after a restart bucket one lists %v, %v; want only the put after the reset", out, err)
+			}
+			if got, _ := s3Get(t, s2, "one", "after", ""); string(got) != "kept" {
+				t.Errorf("after a restart the put after the reset reads %q", got)
+			}
+			if out, _ := s2.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("two")}); len(out.Contents) != 0 {
+				t.Errorf("after a restart bucket two lists %d objects", len(out.Contents))
+			}
+		})
+	}
+}
+
+// s3DirSize is the number of bytes of the files in dir.
+func s3DirSize(t *testing.T, dir string) int64 {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	for _, e := range entries {
+		if info, err := e.Info(); err == nil && !info.IsDir() {
+			n += info.Size()
+		}
+	}
+	return n
+}

@@ -51,6 +51,10 @@ const (
 	s3RecordVersion = 1
 	s3RecordPut     = 1
 	s3RecordDelete  = 2
+	// s3RecordReset empties the bucket: the index is cleared when it is
+	// replayed. It is the first record of a segment that replaces every
+	// segment before it (see reset).
+	s3RecordReset   = 3
 	s3RecordHeader  = 22
 	s3SegmentPrefix = "seg-"
 	s3SegmentSuffix = ".log"
@@ -88,6 +92,8 @@ type s3LogOp struct {
 	body  *s3Spool
 	done  chan error
 	found *s3Object // for a put: the object as published
+
+	metaLen int // set when the record is written
 }
 
 // put appends an object and returns it once it is durable and in the index.
@@ -128,11 +134,91 @@ func (l *s3Log) write() {
 			return
 		}
 		l.mu.Unlock()
-		err := l.commit(batch)
-		for _, op := range batch {
-			op.done <- err
+		// A reset is applied on its own, in its place in the queue.
+		for len(batch) > 0 {
+			i := slices.IndexFunc(batch, func(op *s3LogOp) bool { return op.kind == s3RecordReset })
+			var err error
+			switch i {
+			case 0:
+				err, i = l.reset(), 1
+			case -1:
+				err, i = l.commit(batch), len(batch)
+			default:
+				err = l.commit(batch[:i])
+			}
+			for _, op := range batch[:i] {
+				op.done <- err
+			}
+			batch = batch[i:]
 		}
 	}
+}
+
+// emptyAll removes every object: see reset.
+func (l *s3Log) emptyAll() error {
+	return l.submit(&s3LogOp{kind: s3RecordReset, done: make(chan error, 1)})
+}
+
+// reset empties the bucket and gives its space back. A new segment holding
+// only a reset record is written aside, synced and renamed into place after
+// every existing segment; only then are the older segments removed. A crash
+// before the rename leaves the bucket as it was; after it, the reset record
+// clears whatever older segments remain when the log is replayed.
+func (l *s3Log) reset() error {
+	if err := l.closeSegment(); err != nil {
+		return err
+	}
+	old := l.segNum
+	next := l.segmentPath(old + 1)
+	var rec bytes.Buffer
+	w := bufio.NewWriter(&rec)
+	if _, err := l.appendRecordAt(w, &s3LogOp{kind: s3RecordReset}, 0, ""); err != nil {
+		return err
+	}
+	w.Flush()
+	if err := writeFileAtomic(next, rec.Bytes(), 0o644); err != nil {
+		return err
+	}
+	l.s.mu.Lock()
+	live := l.s.buckets[l.b.name] == l.b
+	if live {
+		l.b.clear()
+	}
+	l.s.mu.Unlock()
+	if !live {
+		return s3NoSuchBucket(l.b.name)
+	}
+	// Readers holding an old segment open keep reading it; its space is
+	// freed when they close it.
+	if err := l.removeSegmentsBefore(old + 1); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(next, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Seek(int64(rec.Len()), io.SeekStart); err != nil {
+		f.Close()
+		return err
+	}
+	l.seg, l.segNum, l.segSize = f, old+1, int64(rec.Len())
+	return nil
+}
+
+// removeSegmentsBefore deletes every segment numbered below n.
+func (l *s3Log) removeSegmentsBefore(n int) error {
+	nums, err := l.segments()
+	if err != nil {
+		return err
+	}
+	for _, m := range nums {
+		if m < n {
+			if err := os.Remove(l.segmentPath(m)); err != nil {
+				return err
+			}
+		}
+	}
+	return syncDir(l.dir)
 }
 
 // commit appends a batch, syncs it and applies it to the index. On an
@@ -187,6 +273,25 @@ func (l *s3Log) commit(batch []*s3LogOp) error {
 // appendRecord writes one record at the end of the segment and returns the
 // object it publishes (nil for a delete).
 func (l *s3Log) appendRecord(w *bufio.Writer, op *s3LogOp) (*s3Object, error) {
+	o, err := l.appendRecordAt(w, op, l.segSize, l.seg.Name())
+	if err != nil {
+		return nil, err
+	}
+	l.segSize += s3RecordSize(op)
+	return o, nil
+}
+
+// s3RecordSize is the length of op's record.
+func s3RecordSize(op *s3LogOp) int64 {
+	n := int64(s3RecordHeader + op.metaLen + 4)
+	if op.body != nil {
+		n += op.body.size
+	}
+	return n
+}
+
+// appendRecordAt writes op's record, for a segment named file at offset at.
+func (l *s3Log) appendRecordAt(w *bufio.Writer, op *s3LogOp, at int64, file string) (*s3Object, error) {
 	meta, err := json.Marshal(op.meta)
 	if err != nil {
 		return nil, err
@@ -206,7 +311,8 @@ func (l *s3Log) appendRecord(w *bufio.Writer, op *s3LogOp) (*s3Object, error) {
 	if _, err := w.Write(hdr); err != nil {
 		return nil, err
 	}
-	bodyAt := l.segSize + int64(len(hdr))
+	op.metaLen = len(meta)
+	bodyAt := at + int64(len(hdr))
 	h := crc32.New(s3CRC)
 	if op.body != nil {
 		if err := op.body.writeTo(io.MultiWriter(w, h)); err != nil {
@@ -216,11 +322,10 @@ func (l *s3Log) appendRecord(w *bufio.Writer, op *s3LogOp) (*s3Object, error) {
 	if err := binary.Write(w, binary.BigEndian, h.Sum32()); err != nil {
 		return nil, err
 	}
-	l.segSize = bodyAt + n + 4
 	if op.kind != s3RecordPut {
 		return nil, nil
 	}
-	return &s3Object{s3Meta: op.meta, file: l.seg.Name(), offset: bodyAt}, nil
+	return &s3Object{s3Meta: op.meta, file: file, offset: bodyAt}, nil
 }
 
 func (l *s3Log) segmentPath(n int) string {
@@ -269,9 +374,24 @@ func (l *s3Log) close() error {
 // load replays a bucket's segments into its index, truncating a torn tail
 // of the last one.
 func (l *s3Log) load() error {
-	entries, err := os.ReadDir(l.dir)
+	nums, err := l.segments()
 	if err != nil {
 		return err
+	}
+	for i, n := range nums {
+		if err := l.replay(l.segmentPath(n), i == len(nums)-1); err != nil {
+			return err
+		}
+		l.segNum = n
+	}
+	return nil
+}
+
+// segments returns the numbers of the bucket's segments, in order.
+func (l *s3Log) segments() ([]int, error) {
+	entries, err := os.ReadDir(l.dir)
+	if err != nil {
+		return nil, err
 	}
 	var nums []int
 	for _, e := range entries {
@@ -286,13 +406,7 @@ func (l *s3Log) load() error {
 		nums = append(nums, n)
 	}
 	slices.Sort(nums)
-	for i, n := range nums {
-		if err := l.replay(l.segmentPath(n), i == len(nums)-1); err != nil {
-			return err
-		}
-		l.segNum = n
-	}
-	return nil
+	return nums, nil
 }
 
 // replay applies one segment's records. In the last segment every record
@@ -320,10 +434,13 @@ func (l *s3Log) replay(path string, last bool) error {
 			}
 			return f.Sync()
 		}
-		if rec.kind == s3RecordPut {
+		switch rec.kind {
+		case s3RecordPut:
 			l.b.insert(&s3Object{s3Meta: rec.meta, file: path, offset: rec.bodyAt})
-		} else {
+		case s3RecordDelete:
 			l.b.remove(rec.meta.Key)
+		default:
+			l.b.clear()
 		}
 		off = next
 	}
@@ -343,7 +460,7 @@ func s3ReadRecord(f *os.File, off, size int64, checkBody bool) (s3Record, int64,
 	if _, err := f.ReadAt(hdr[:], off); err != nil {
 		return s3Record{}, 0, errors.New("short record header")
 	}
-	if string(hdr[:4]) != s3RecordMagic || hdr[4] != s3RecordVersion || (hdr[5] != s3RecordPut && hdr[5] != s3RecordDelete) {
+	if string(hdr[:4]) != s3RecordMagic || hdr[4] != s3RecordVersion || hdr[5] < s3RecordPut || hdr[5] > s3RecordReset {
 		return s3Record{}, 0, errors.New("not a record")
 	}
 	m := int64(binary.BigEndian.Uint32(hdr[6:]))
