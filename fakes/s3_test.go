@@ -13,6 +13,7 @@ import (
 	"hash/crc32"
 	"io"
 	"maps"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -909,4 +910,93 @@ func s3DirSize(t *testing.T, dir string) int64 {
 		}
 	}
 	return n
+}
+
+// Listing walks an index and seeks past common prefixes; it must page
+// exactly as the definition says, which this model computes by brute force
+// over random keys, prefixes, delimiters and page sizes.
+func TestS3ListMatchesModel(t *testing.T) {
+	s := s3New(t, fakes.WithBuckets("model"))
+	rng := rand.New(rand.NewPCG(16, 16))
+	alphabet := []string{"a", "b", "/", "-", "\xff", "ab/"}
+	word := func(n int) string {
+		var b strings.Builder
+		for range rng.IntN(n) + 1 {
+			b.WriteString(alphabet[rng.IntN(len(alphabet))])
+		}
+		return b.String()
+	}
+	set := map[string]bool{}
+	for range 300 {
+		k := word(6)
+		set[k] = true
+		s3Put(t, s, "model", k, []byte("x"), nil)
+	}
+	keys := slices.Sorted(maps.Keys(set))
+	for trial := range 300 {
+		prefix, delim := "", ""
+		if rng.IntN(2) == 0 {
+			prefix = word(2)
+		}
+		if rng.IntN(3) > 0 {
+			delim = alphabet[rng.IntN(len(alphabet))]
+		}
+		maxKeys := rng.IntN(7) + 1
+		after := ""
+		if rng.IntN(3) == 0 {
+			after = word(3)
+		}
+		// The model: every entry in order, then cut into pages.
+		var want []string
+		for _, k := range keys {
+			if !strings.HasPrefix(k, prefix) || k <= after {
+				continue
+			}
+			e := k
+			if delim != "" {
+				if j := strings.Index(k[len(prefix):], delim); j >= 0 {
+					if k[:len(prefix)+j+len(delim)] <= after {
+						continue
+					}
+					e = k[:len(prefix)+j+len(delim)] + " (prefix)"
+				}
+			}
+			if len(want) == 0 || want[len(want)-1] != e {
+				want = append(want, e)
+			}
+		}
+		var got []string
+		in := &s3.ListObjectsV2Input{Bucket: aws.String("model"), Prefix: aws.String(prefix), MaxKeys: aws.Int32(int32(maxKeys))}
+		if delim != "" {
+			in.Delimiter = aws.String(delim)
+		}
+		if after != "" {
+			in.StartAfter = aws.String(after)
+		}
+		for pages := 0; ; pages++ {
+			page, err := s.ListObjectsV2(t.Context(), in)
+			if err != nil || pages > len(keys)+1 {
+				t.Fatalf("trial %d: %v after %d pages", trial, err, pages)
+			}
+			var entries []string
+			for _, o := range page.Contents {
+				entries = append(entries, aws.ToString(o.Key))
+			}
+			for _, p := range page.CommonPrefixes {
+				entries = append(entries, aws.ToString(p.Prefix)+" (prefix)")
+			}
+			slices.SortFunc(entries, func(a, b string) int { return strings.Compare(strings.TrimSuffix(a, " (prefix)"), strings.TrimSuffix(b, " (prefix)")) })
+			got = append(got, entries...)
+			if !aws.ToBool(page.IsTruncated) {
+				break
+			}
+			if len(entries) != maxKeys {
+				t.Fatalf("trial %d: a truncated page of %d entries, want %d", trial, len(entries), maxKeys)
+			}
+			in.ContinuationToken = page.NextContinuationToken
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("trial %d: prefix %q delimiter %q start after %q max %d:\n got  %q\n want %q", trial, prefix, delim, after, maxKeys, got, want)
+		}
+	}
 }
