@@ -985,7 +985,9 @@ func TestS3ListMatchesModel(t *testing.T) {
 			for _, p := range page.CommonPrefixes {
 				entries = append(entries, aws.ToString(p.Prefix)+" (prefix)")
 			}
-			slices.SortFunc(entries, func(a, b string) int { return strings.Compare(strings.TrimSuffix(a, " (prefix)"), strings.TrimSuffix(b, " (prefix)")) })
+			slices.SortFunc(entries, func(a, b string) int {
+				return strings.Compare(strings.TrimSuffix(a, " (prefix)"), strings.TrimSuffix(b, " (prefix)"))
+			})
 			got = append(got, entries...)
 			if !aws.ToBool(page.IsTruncated) {
 				break
