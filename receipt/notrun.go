@@ -1,6 +1,6 @@
 package receipt
 
-import "strings"
+import "bytes"
 
 // Reasons a rule did not run, in NotRunRule.Reason.
 const (
@@ -71,10 +71,10 @@ func (res *Result) WithNotRun() *Result {
 }
 
 // subjectOf returns the first Subject header's value, as written.
-func subjectOf(fields []Field) string {
-	for _, f := range fields {
-		if strings.EqualFold(f.Name, "Subject") {
-			return f.Value
+func subjectOf(header []byte) string {
+	for f := range HeaderFields(header) {
+		if f.Name != nil && bytes.EqualFold(f.Name, []byte("Subject")) {
+			return f.Value()
 		}
 	}
 	return ""

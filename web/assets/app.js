@@ -505,7 +505,11 @@ function route() {
   $("view-list").hidden = view !== "list";
   $("view-message").hidden = view !== "message";
   $("view-config").hidden = view !== "config";
-  if (view === "message") showMessage(state.msgId);
+  if (view === "message") {
+    // Never show the previous message's view while this one loads.
+    $("view-message").replaceChildren(el("p", { class: "muted" }, "loading…"));
+    showMessage(state.msgId);
+  }
   else if (view === "config") showConfig();
   else { loadList().catch(showError); state.stale = false; }
 }
