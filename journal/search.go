@@ -10,11 +10,11 @@ import (
 	"github.com/sesinbound/sesinbound/receipt"
 )
 
-// Query is a parsed search: every term must match. Field terms are
+// Search is a parsed search box: every term must match. Field terms are
 // to:, from:, subject:, rule: and id:; a plain word matches any of them.
 // Matching is a case-insensitive substring test; "double quotes" keep
 // spaces in one term.
-type Query struct {
+type Search struct {
 	terms []term
 }
 
@@ -23,9 +23,9 @@ type term struct {
 	text  string // lower case
 }
 
-// ParseQuery parses a search box's text. Unknown prefixes are plain words.
-func ParseQuery(s string) Query {
-	var q Query
+// ParseSearch parses a search box's text. Unknown prefixes are plain words.
+func ParseSearch(s string) Search {
+	var q Search
 	for _, tok := range splitQuoted(s) {
 		t := term{text: strings.ToLower(tok)}
 		if f, v, ok := strings.Cut(tok, ":"); ok {
@@ -65,7 +65,7 @@ func splitQuoted(s string) []string {
 }
 
 // Matches reports whether res satisfies every term.
-func (q Query) Matches(res *receipt.Result) bool {
+func (q Search) Matches(res *receipt.Result) bool {
 	for _, t := range q.terms {
 		if !t.matches(res) {
 			return false
@@ -112,9 +112,9 @@ func containsFold(s, sub string) bool {
 	return strings.Contains(strings.ToLower(s), sub)
 }
 
-// Page returns the records matching q, newest first, skipping offset and
+// SearchPage returns the records matching q, newest first, skipping offset and
 // returning at most limit of them, and how many match in all.
-func (j *Journal) Page(q Query, offset, limit int) (total int, page [][]byte) {
+func (j *Journal) SearchPage(q Search, offset, limit int) (total int, page [][]byte) {
 	var hits []*receipt.Result
 	j.mu.RLock()
 	for i := len(j.order) - 1; i >= 0; i-- {
@@ -176,7 +176,7 @@ func (j *Journal) servePage(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	total, page := j.Page(ParseQuery(v.Get("q")), offset, limit)
+	total, page := j.SearchPage(ParseSearch(v.Get("q")), offset, limit)
 	var b bytes.Buffer
 	b.WriteString(`{"total":` + strconv.Itoa(total) + `,"offset":` + strconv.Itoa(offset) + `,"messages":[`)
 	for i, e := range page {

@@ -197,6 +197,9 @@ function connect() {
     if (ev.lastEventId) state.cursor = ev.lastEventId;
     try { arrived(JSON.parse(ev.data)); } catch (e) { console.warn("bad event", e); }
   };
+  // The record was emptied, or records after our cursor are gone: start over.
+  es.addEventListener("reset", (ev) => { if (ev.lastEventId) state.cursor = ev.lastEventId; state.offset = 0; state.sel = -1; pending.length = 0; if (state.view === "list") loadList().catch(showError); });
+  es.addEventListener("dropped", () => { if (state.view === "list") loadList().catch(showError); });
   es.onerror = () => {
     $("live").classList.remove("on");
     $("live").title = "Live: reconnecting";
