@@ -144,6 +144,9 @@ async function loadList() {
   if (!body) body = await json(listPath());
   state.total = body.total;
   state.rows = body.messages;
+  // The feed starts where this list ends, so nothing recorded in between
+  // is missed.
+  if (!state.source && !state.cursor && body.cursor) state.cursor = body.cursor;
   if (state.sel >= state.rows.length) state.sel = state.rows.length - 1;
   drawList();
 }
@@ -514,7 +517,7 @@ function route() {
     showMessage(state.msgId);
   }
   else if (view === "config") showConfig();
-  else { loadList().catch(showError); state.stale = false; }
+  else { state.listed = loadList().catch(showError); }
 }
 
 function moveSel(d) {
@@ -598,5 +601,6 @@ document.addEventListener("DOMContentLoaded", () => {
   document.addEventListener("keydown", keys);
   window.addEventListener("hashchange", route);
   route();
-  connect();
+  // The feed connects once the first list is in, from its cursor.
+  (state.listed || Promise.resolve()).then(connect);
 });
