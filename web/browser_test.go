@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"flag"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -100,6 +101,17 @@ func text(t *testing.T, ctx context.Context, sel string) string {
 		t.Fatalf("text of %s: %v", sel, err)
 	}
 	return s
+}
+
+// waitForOr polls cond and, when it does not hold in time, reports what
+// state says.
+func waitForOr(t *testing.T, ctx context.Context, state, cond string) {
+	t.Helper()
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if _, err := chromedp.Run(wctx, chromedp.Poll[bool](cond)); err != nil {
+		t.Fatalf("waiting for %s: %v; the page says %s", cond, err, eval[string](t, ctx, state))
+	}
 }
 
 // waitFor polls a JavaScript condition until it holds.
@@ -370,4 +382,62 @@ func TestPageAdminToken(t *testing.T) {
 	id := newestID(t, em)
 	step(t, ctx, "unlock", chromedp.SendKeys(chromedp.ID("token-input"), "s3cret"), chromedp.Click(chromedp.ID("token-ok")),
 		chromedp.WaitVisible(chromedp.CSS(`tr[data-msg-id="`+id+`"]`)))
+}
+
+func TestPageSearchAndPaging(t *testing.T) {
+	em := startEmulator(t, pageRules, "")
+	c, err := smtp.Dial(em.SMTPAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 60 {
+		to := "inbox@example.com"
+		if i%10 == 7 {
+			to = "sales@example.net" // rule other
+		}
+		msg := fmt.Sprintf("Subject: note %02d\r\nFrom: s%d@example.org\r\n\r\nbody %d\r\n", i, i%3, i)
+		if err := c.SendMail(fmt.Sprintf("s%d@example.org", i%3), []string{to}, strings.NewReader(msg)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.Quit()
+	ctx := newBrowser(t)
+	step(t, ctx, "open", chromedp.Navigate(em.URL()+"/_sesinbound/"), chromedp.WaitVisible(chromedp.CSS("#rows tr")))
+	rows := `document.querySelectorAll("#rows tr").length`
+	clearSearch := func() chromedp.Action[chromedp.Void] {
+		return chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+			_, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("search").value = ""`))
+			return err
+		})
+	}
+	if got := text(t, ctx, "#range"); got != "1–50 of 60" {
+		t.Errorf("range = %q", got)
+	}
+	if got := text(t, ctx, "#rows tr:first-child .c-subject"); got != "note 59" {
+		t.Errorf("first row %q, want the newest, note 59", got)
+	}
+	step(t, ctx, "older", chromedp.Click(chromedp.ID("next")))
+	waitFor(t, ctx, "page 2", `document.getElementById("range").textContent === "51–60 of 60"`)
+	if n := eval[int](t, ctx, rows); n != 10 {
+		t.Errorf("%d rows on page 2, want 10", n)
+	}
+	step(t, ctx, "newer", chromedp.Click(chromedp.ID("prev")))
+	waitFor(t, ctx, "page 1", `document.getElementById("range").textContent === "1–50 of 60"`)
+	for _, tt := range []struct {
+		q    string
+		want int
+	}{
+		{"rule:other", 6},
+		{"to:sales@example.net", 6},
+		{"from:s1@example.org", 20},
+		{"subject:\"note 0\"", 10},
+		{"s2@example.org note", 20}, // plain words: the sender, and a word every subject has
+	} {
+		step(t, ctx, "search "+tt.q, clearSearch(), chromedp.SendKeys(chromedp.ID("search"), tt.q))
+		waitForOr(t, ctx, `document.getElementById("search").value + " | " + document.getElementById("range").textContent`, fmt.Sprintf(`document.querySelectorAll("#rows tr").length === %d && document.getElementById("range").textContent.endsWith(" of %d")`, tt.want, tt.want))
+	}
+	// A mail arriving while a search is shown is fetched in if it matches.
+	send(t, em.SMTPAddr(), "s1@example.org", "sales@example.net", "Subject: late\n\nlate\n")
+	step(t, ctx, "search rule:other", clearSearch(), chromedp.SendKeys(chromedp.ID("search"), "rule:other"))
+	waitFor(t, ctx, "the late mail", `document.querySelectorAll("#rows tr").length === 7`)
 }
