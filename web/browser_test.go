@@ -9,12 +9,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/emersion/go-smtp"
 
@@ -196,9 +199,44 @@ func newestID(t *testing.T, em *emulator.Emulator) string {
 	return s[i : i+strings.IndexByte(s[i:], '"')]
 }
 
+// jsErrors collects the page's uncaught exceptions until the test ends.
+func jsErrors(t *testing.T, ctx context.Context) func() []string {
+	var mu sync.Mutex
+	var errs []string
+	events := chromedp.Events(ctx, runtime.ExceptionThrown)
+	go func() {
+		for ev, err := range events {
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			errs = append(errs, ev.ExceptionDetails.Text+" "+describe(ev.ExceptionDetails))
+			mu.Unlock()
+		}
+	}()
+	return func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(errs)
+	}
+}
+
+func describe(d *runtime.ExceptionDetails) string {
+	if d.Exception != nil && d.Exception.Description != "" {
+		return d.Exception.Description
+	}
+	return fmt.Sprintf("at %s:%d", d.URL, d.LineNumber)
+}
+
 func TestPageLive(t *testing.T) {
 	em := startEmulator(t, pageRules, "")
 	ctx := newBrowser(t)
+	exceptions := jsErrors(t, ctx)
+	defer func() {
+		if errs := exceptions(); len(errs) > 0 {
+			t.Errorf("the page threw: %v", errs)
+		}
+	}()
 
 	// A browser opening the endpoint's root lands on the page; the empty
 	// state shows the swaks command for this server's SMTP address.
