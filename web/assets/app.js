@@ -98,7 +98,7 @@ function replyCell(r) {
 
 // ---- the list ----------------------------------------------------------
 function row(r, i) {
-  const tr = el("tr", { "data-msg-id": r.messageId, onclick: () => { state.sel = i; open(r.messageId); } },
+  const tr = el("tr", { "data-msg-id": r.messageId },
     el("td", { class: "c-time", title: r.time }, fmtTime(r.time)),
     el("td", { class: "c-from", title: r.from }, r.from || "<>"),
     el("td", { class: "c-to", title: (r.recipients || []).join(", ") }, (r.recipients || []).join(", ")),
@@ -119,6 +119,10 @@ function drawList(flashId) {
     const tr = tb.querySelector('tr[data-msg-id="' + CSS.escape(flashId) + '"]');
     if (tr) tr.classList.add("new");
   }
+  drawRange();
+}
+
+function drawRange() {
   const empty = state.total === 0 && state.q === "";
   if (empty && !state.config) emptyState();
   $("empty").hidden = !empty;
@@ -156,35 +160,55 @@ function scheduleRefetch() {
   state.refetchTimer = setTimeout(() => { if (state.view === "list") loadList().catch(showError); }, 300);
 }
 
-// Records arrive from the feed one by one, possibly thousands a second;
-// the list is redrawn at most four times a second. On the first page of an
-// unfiltered list they go straight to the top; otherwise the page is
-// fetched again.
+// Records arrive from the feed one by one, possibly thousands a second.
+// A mail after a quiet spell shows at once (0.1 s); during a burst the
+// list is redrawn at most once a second, new rows put on top and old ones
+// taken off the bottom, so a busy server's page costs little. A hidden
+// tab draws nothing until it is shown again.
 const pending = [];
-let flushTimer = 0;
+let flushTimer = 0, lastFlush = 0;
 function arrived(rec) {
   pending.push(rec);
-  if (!flushTimer) flushTimer = setTimeout(flush, 250);
+  if (flushTimer) return;
+  const quiet = performance.now() - lastFlush > 1000;
+  flushTimer = setTimeout(flush, quiet ? 100 : 1000);
 }
 function flush() {
   flushTimer = 0;
+  if (document.hidden) { state.stale = true; pending.length = 0; return; }
+  lastFlush = performance.now();
   const recs = pending.splice(0);
   if (state.view === "message" && recs.some(r => r.messageId === state.msgId)) showMessage(state.msgId, true);
-  if (state.view !== "list") return;
+  if (state.view !== "list") { state.stale = true; return; }
   if (state.offset !== 0 || state.q !== "") { scheduleRefetch(); return; }
-  let flash = "";
+  const fresh = [];
+  let replaced = false;
   for (const rec of recs) {
     const at = state.rows.findIndex(r => r.messageId === rec.messageId);
-    if (at >= 0) { state.rows[at] = rec; continue; }
-    state.rows.unshift(rec);
-    state.total++;
-    if (state.sel >= 0) state.sel++;
-    flash = rec.messageId;
+    if (at >= 0) { state.rows[at] = rec; replaced = true; continue; }
+    const f = fresh.findIndex(r => r.messageId === rec.messageId);
+    if (f >= 0) { fresh[f] = rec; continue; }
+    fresh.push(rec);
   }
-  if (state.rows.length > PAGE) state.rows.length = PAGE;
+  fresh.reverse(); // newest first
+  state.total += fresh.length;
+  if (state.sel >= 0) state.sel += fresh.length;
   if (state.sel >= PAGE) state.sel = -1;
-  drawList(flash);
+  const wasEmpty = state.rows.length === 0;
+  state.rows = fresh.concat(state.rows).slice(0, PAGE);
+  if (replaced || wasEmpty || fresh.length >= PAGE) { drawList(fresh.length === 1 ? fresh[0].messageId : ""); return; }
+  // Only the new rows are built; the rest stay.
+  const tb = $("rows");
+  const rows = fresh.map((r, i) => row(r, i));
+  if (fresh.length === 1) rows[0].classList.add("new");
+  tb.prepend(...rows);
+  while (tb.children.length > PAGE) tb.lastElementChild.remove();
+  for (const [i, tr] of [...tb.children].entries()) tr.classList.toggle("sel", i === state.sel);
+  drawRange();
 }
+document.addEventListener("visibilitychange", () => {
+  if (!document.hidden && state.stale && state.view === "list") { state.stale = false; loadList().catch(showError); }
+});
 
 // ---- the live feed -----------------------------------------------------
 // GET /_sesinbound/events: one event per processed record, id = cursor.
@@ -209,10 +233,24 @@ function connect() {
     if (es.readyState === EventSource.CLOSED || ++failures > 3) {
       es.close();
       // No feed (an older server): fall back to polling the first page.
-      if (!state.pollTimer) state.pollTimer = setInterval(() => { if (state.view === "list" && state.offset === 0) loadList().catch(() => {}); }, 2000);
+      if (!state.pollTimer) state.pollTimer = setInterval(poll, 2000);
       setTimeout(connect, 5000);
     }
   };
+}
+
+// poll stands in for the feed on a server without one: the first page,
+// drawn again only when it changed.
+async function poll() {
+  if (state.view !== "list" || state.offset !== 0 || document.hidden) return;
+  const body = await json(listPath()).catch(() => null);
+  if (!body) return;
+  const first = body.messages.length ? body.messages[0].messageId : "";
+  const had = state.rows.length ? state.rows[0].messageId : "";
+  if (body.total === state.total && first === had) return;
+  state.total = body.total;
+  state.rows = body.messages;
+  drawList();
 }
 
 // ---- the message view --------------------------------------------------
@@ -599,6 +637,12 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   $("search-form").addEventListener("submit", (ev) => ev.preventDefault());
   document.addEventListener("keydown", keys);
+  $("rows").addEventListener("click", (ev) => {
+    const tr = ev.target.closest("tr[data-msg-id]");
+    if (!tr) return;
+    state.sel = [...$("rows").children].indexOf(tr);
+    open(tr.dataset.msgId);
+  });
   window.addEventListener("hashchange", route);
   route();
   // The feed connects once the first list is in, from its cursor.
