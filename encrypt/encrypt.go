@@ -71,8 +71,11 @@ type Decrypter interface {
 
 // Sealer encrypts messages under a fresh KMS data key per message.
 type Sealer struct {
-	KMS  KMS
-	Rand io.Reader // IV source; nil means crypto/rand.Reader
+	KMS KMS
+	// Rand is the IV source; nil means crypto/rand.Reader. Messages are
+	// sealed concurrently, so it must be safe for concurrent use (lock a
+	// deterministic test reader).
+	Rand io.Reader
 }
 
 // Envelope is an encrypted object as it goes to S3.
@@ -97,8 +100,10 @@ const (
 	VariantWrongIVLength     Variant = "wrong-iv-length"       // a 16-byte IV instead of 12
 )
 
-// Variants lists the variants other than VariantSES.
-var Variants = []Variant{VariantCorruptTag, VariantNoCMKID, VariantKMSContext, VariantNoUnencryptedSize, VariantWrongIVLength}
+// Variants returns the variants other than VariantSES, in a new slice.
+func Variants() []Variant {
+	return []Variant{VariantCorruptTag, VariantNoCMKID, VariantKMSContext, VariantNoUnencryptedSize, VariantWrongIVLength}
+}
 
 // Seal encrypts plaintext under a new data key from KMS key keyID, bound to
 // encCtx, and returns the ciphertext appended to dst with the S3 metadata a

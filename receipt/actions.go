@@ -137,7 +137,7 @@ func (r *ruleRun) assemble(t *trace) (release func(), err error) {
 // else the rule's configured variant, else SES's own.
 func (r *ruleRun) variant() encrypt.Variant {
 	if v, ok := r.d.controls[ctlEnvelope]; ok {
-		if v := encrypt.Variant(strings.ToLower(v)); slices.Contains(encrypt.Variants, v) {
+		if v := encrypt.Variant(strings.ToLower(v)); slices.Contains(encrypt.Variants(), v) {
 			return v
 		}
 		r.d.p.logger().Warn("ignoring an unknown envelope variant in X-SESInbound-Envelope", slog.String("msg_id", r.d.res.MessageID), slog.String("variant", v))

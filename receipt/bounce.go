@@ -3,9 +3,9 @@ package receipt
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"time"
@@ -72,7 +72,10 @@ func (d *delivery) buildDSN(a *BounceAction, rcpts []string, hdr []byte) []byte 
 	}
 	now := d.p.now().UTC()
 	var rnd [12]byte
-	rand.Read(rnd[:])
+	if _, err := io.ReadFull(d.p.rand(), rnd[:]); err != nil {
+		// Only an injected reader can fail; the message's ID is unique too.
+		copy(rnd[:], d.res.MessageID)
+	}
 	boundary := "sesinbound-" + hex.EncodeToString(rnd[:])
 	var b bytes.Buffer
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format+"\r\n", args...) }

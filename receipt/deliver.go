@@ -70,12 +70,14 @@ type Processor struct {
 	Journal Journal
 	// Envelopes chooses a rule's envelope variant; nil writes SES's.
 	Envelopes Envelopes
-	// Retry bounds retries of S3 and KMS calls; zero means DefaultRetry.
+	// Retry bounds retries of S3 and KMS calls; zero means DefaultRetry().
 	Retry RetryPolicy
 	// Now returns the time a message is received; nil means time.Now.
 	Now func() time.Time
-	// Rand feeds message IDs and the opaque SES headers; nil means
-	// crypto/rand.
+	// Rand feeds message IDs, the opaque SES headers, DSN boundaries and
+	// retry jitter; nil means crypto/rand. Messages are delivered
+	// concurrently, so it must be safe for concurrent use (lock a
+	// deterministic test reader).
 	Rand io.Reader
 	// Log receives one debug line per action; nil discards.
 	Log *slog.Logger

@@ -8,9 +8,11 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	mathrand "math/rand/v2"
 	"net/netip"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -272,4 +274,52 @@ Rules:
 			t.Errorf("headroom %d: stored\n%s\nsealed\n%s\nwant\n%s", headroom, plain, sealed, wantPlain)
 		}
 	}
+}
+
+// TestDeterministicWithFixedRand: with a fixed Rand and clock, the
+// message ID and the DSN (its boundary and Message-ID included) are the
+// same on every run.
+func TestDeterministicWithFixedRand(t *testing.T) {
+	const rules = `
+Rules:
+  - Name: refuse
+    Enabled: true
+    Recipients: [example.com]
+    Actions:
+      - BounceAction: {SmtpReplyCode: "550", StatusCode: "5.1.1", Message: "no such user", Sender: "postmaster@example.com"}
+`
+	run := func() (string, string) {
+		e := newEnv(t, rules, nil)
+		e.proc.Rand = &lockedReader{r: mathrand.NewChaCha8([32]byte{3})}
+		res, err := e.proc.Deliver(t.Context(), testMessage("nobody@example.com"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Bounces) != 1 {
+			t.Fatalf("bounces = %+v", res.Bounces)
+		}
+		return res.MessageID, res.Bounces[0].DSN
+	}
+	id1, dsn1 := run()
+	id2, dsn2 := run()
+	if id1 != id2 || dsn1 != dsn2 {
+		t.Fatalf("runs differ with the same Rand:\n%s\n%s\n---\n%s\n%s", id1, dsn1, id2, dsn2)
+	}
+	if !regexp.MustCompile(`boundary="sesinbound-[0-9a-f]{24}"`).MatchString(dsn1) ||
+		!regexp.MustCompile(`Message-ID: <[0-9a-f]{24}@inbound-smtp\.us-east-1\.amazonaws\.com>`).MatchString(dsn1) {
+		t.Fatalf("DSN lacks its boundary or Message-ID:\n%s", dsn1)
+	}
+}
+
+// lockedReader makes a deterministic reader safe for concurrent use, as
+// Processor.Rand must be.
+type lockedReader struct {
+	mu sync.Mutex
+	r  io.Reader
+}
+
+func (l *lockedReader) Read(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.r.Read(p)
 }

@@ -79,10 +79,10 @@ func (c controls) verdict(name string) (string, bool) {
 // a rule that matched asks for it (scan), as SES only scans then.
 func (d *delivery) baseVerdicts(scan bool) Verdicts {
 	v := Verdicts{Spam: VerdictPass, Virus: VerdictPass, SPF: VerdictPass, DKIM: VerdictPass, DMARC: VerdictPass}
-	if scan && containsPattern(d.data, d.hdrEnd, eicar) {
+	if scan && containsPattern(d.data, d.hdrEnd, []byte(eicar)) {
 		v.Virus = VerdictFail
 	}
-	if scan && containsPattern(d.data, d.hdrEnd, gtube) {
+	if scan && containsPattern(d.data, d.hdrEnd, []byte(gtube)) {
 		v.Spam = VerdictFail
 	}
 	for name, dst := range map[string]*string{ctlSpam: &v.Spam, ctlVirus: &v.Virus, ctlSPF: &v.SPF, ctlDKIM: &v.DKIM, ctlDMARC: &v.DMARC} {
@@ -111,9 +111,9 @@ func (v Verdicts) forRule(r *Rule) Verdicts {
 
 // The industry's harmless test patterns: every virus scanner flags EICAR,
 // every spam filter GTUBE.
-var (
-	eicar = []byte(`X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*`)
-	gtube = []byte(`XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X`)
+const (
+	eicar = `X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*`
+	gtube = `XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X`
 )
 
 // containsPattern looks for pattern in the raw message and in its MIME

@@ -152,6 +152,39 @@ func TestBanner(t *testing.T) {
 	}
 }
 
+// TestBannerDeterministic: with a fixed Rand, two servers greet with the
+// same token.
+func TestBannerDeterministic(t *testing.T) {
+	greet := func() string {
+		addr := startServer(t, &stubReceiver{}, func(s *Server) { s.Rand = bytes.NewReader(bytes.Repeat([]byte{5, 70, 200}, 10)) })
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		line, err := bufio.NewReader(conn).ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		return line
+	}
+	first, second := greet(), greet()
+	if want := "220 inbound-smtp.eu-west-1.amazonaws.com ESMTP Amazon SES FIOFIOFIOFIOFIOFIOFI\r\n"; first != want || second != want {
+		t.Fatalf("banners = %q, %q; want %q twice", first, second, want)
+	}
+}
+
+func TestServeWithoutReceiver(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	if err := (&Server{}).Serve(ln); err == nil || !strings.Contains(err.Error(), "NewServer") {
+		t.Fatalf("Serve on a Server literal = %v, want an error pointing to NewServer", err)
+	}
+}
+
 func TestSession(t *testing.T) {
 	recv := &stubReceiver{}
 	addr := startServer(t, recv, nil)
