@@ -34,6 +34,11 @@ type S3 struct {
 	buckets map[string]*s3Bucket
 	uploads map[string]*s3Upload // multipart uploads in progress, by id
 	rand    io.Reader            // cfg.rand, serialized
+
+	// copyBuffers recycles copy buffers: every PutObject needs one, and a
+	// fresh 32 KB buffer per call costs more than the copy of a small
+	// object.
+	copyBuffers sync.Pool
 }
 
 type s3Config struct {
@@ -164,6 +169,7 @@ func NewS3(opts ...S3Option) (*S3, error) {
 		o(&s.cfg)
 	}
 	s.rand = &lockedReader{r: s.cfg.rand}
+	s.copyBuffers.New = func() any { b := make([]byte, 32<<10); return &b }
 	if s.cfg.dataDir != "" {
 		if err := s.load(); err != nil {
 			return nil, err

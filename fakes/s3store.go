@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aws/smithy-go"
@@ -167,7 +166,7 @@ func (s *S3) putObject(p s3Put) (*s3Object, error) {
 		if spool == nil {
 			spool = newS3Spool(b.dir, p.size)
 			defer spool.discard()
-			if _, err := s3CopyBody(spool, p.body, p.size, limit, sums); err != nil {
+			if _, err := s.copyBody(spool, p.body, p.size, limit, sums); err != nil {
 				return nil, err
 			}
 		}
@@ -186,7 +185,7 @@ func (s *S3) putObject(p s3Put) (*s3Object, error) {
 	if p.size > 0 && p.size <= limit {
 		sink.Grow(int(p.size)) // one allocation, no regrowth
 	}
-	n, err := s3CopyBody(sink, p.body, p.size, limit, sums)
+	n, err := s.copyBody(sink, p.body, p.size, limit, sums)
 	if err != nil {
 		return nil, err
 	}
@@ -205,21 +204,17 @@ func (s *S3) putObject(p s3Put) (*s3Object, error) {
 // s3MemorySink holds a body in memory.
 type s3MemorySink struct{ bytes.Buffer }
 
-// s3CopyBuffers recycles copy buffers: every PutObject needs one, and a
-// fresh 32 KB buffer per call costs more than the copy of a small object.
-var s3CopyBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
-
 // s3CopyBody copies an upload's body to w through sums, checking its length
 // (exactly size bytes unless size is -1, and at most limit) and then its
 // checksums. It returns the number of bytes copied.
-func s3CopyBody(w io.Writer, body io.Reader, size, limit int64, sums *s3Digests) (int64, error) {
+func (s *S3) copyBody(w io.Writer, body io.Reader, size, limit int64, sums *s3Digests) (int64, error) {
 	if size > limit {
 		return 0, s3TooLarge()
 	}
 	src := s3BodyReader{body}
 	dst := io.MultiWriter(w, sums)
-	bp := s3CopyBuffers.Get().(*[]byte)
-	defer s3CopyBuffers.Put(bp)
+	bp := s.copyBuffers.Get().(*[]byte)
+	defer s.copyBuffers.Put(bp)
 	var n int64
 	var err error
 	if size >= 0 {
