@@ -658,7 +658,7 @@ type s3XMLListBody struct {
 const s3MaxDeleteObjects = 1000
 
 func (s *S3) httpDeleteObjects(w http.ResponseWriter, r *http.Request, bucket string) error {
-	data, err := s.readSmallBody(r)
+	data, err := s3ReadSmallBody(r)
 	if err != nil {
 		return err
 	}
@@ -710,13 +710,13 @@ const s3MaxXMLBody = 4 << 20
 
 // s3ReadSmallBody reads the XML body of a request, aws-chunked or not,
 // verifying its checksums.
-func (s *S3) readSmallBody(r *http.Request) ([]byte, error) {
+func s3ReadSmallBody(r *http.Request) ([]byte, error) {
 	body, size, sums, err := s3RequestBody(r)
 	if err != nil {
 		return nil, err
 	}
 	var buf bytes.Buffer
-	if _, err := s.copyBody(&buf, body, size, s3MaxXMLBody, sums); err != nil {
+	if _, err := s3CopyBody(&buf, body, size, s3MaxXMLBody, sums); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil

@@ -122,7 +122,7 @@ func (s *S3) httpUploadPart(w http.ResponseWriter, r *http.Request, bucket, key 
 	if err != nil {
 		return err
 	}
-	part, err := s.storePart(u.bucket.dir, body, size, sums)
+	part, err := s3StorePart(u.bucket.dir, body, size, sums)
 	if err != nil {
 		return err
 	}
@@ -145,10 +145,10 @@ func (s *S3) httpUploadPart(w http.ResponseWriter, r *http.Request, bucket, key 
 }
 
 // s3StorePart reads a part into memory, or into a temporary file in dir.
-func (s *S3) storePart(dir string, body io.Reader, size int64, sums *s3Digests) (*s3Part, error) {
+func s3StorePart(dir string, body io.Reader, size int64, sums *s3Digests) (*s3Part, error) {
 	if dir == "" {
 		var buf bytes.Buffer
-		n, err := s.copyBody(&buf, body, size, s3MaxPutSize, sums)
+		n, err := s3CopyBody(&buf, body, size, s3MaxPutSize, sums)
 		if err != nil {
 			return nil, err
 		}
@@ -159,7 +159,7 @@ func (s *S3) storePart(dir string, body io.Reader, size int64, sums *s3Digests) 
 		return nil, s3Internal("upload part", err)
 	}
 	part := &s3Part{file: f.Name()}
-	n, err := s.copyBody(f, body, size, s3MaxPutSize, sums)
+	n, err := s3CopyBody(f, body, size, s3MaxPutSize, sums)
 	if cerr := f.Close(); err == nil && cerr != nil {
 		err = s3Internal("upload part", cerr)
 	}
@@ -172,7 +172,7 @@ func (s *S3) storePart(dir string, body io.Reader, size int64, sums *s3Digests) 
 }
 
 func (s *S3) httpCompleteUpload(w http.ResponseWriter, r *http.Request, bucket, key, id string) error {
-	data, err := s.readSmallBody(r)
+	data, err := s3ReadSmallBody(r)
 	if err != nil {
 		return err
 	}

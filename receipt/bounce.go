@@ -64,8 +64,8 @@ func (p *Processor) sendBounce(ctx context.Context, b *Bounce) {
 
 // buildDSN writes an RFC 3464 delivery status notification for the
 // recipients a BounceAction's rule matched, with the action's reply code,
-// status and message, and the headers of the message as stored.
-func (d *delivery) buildDSN(a *BounceAction, rcpts []string, content []byte) []byte {
+// status and message, and hdr, the header block of the message as stored.
+func (d *delivery) buildDSN(a *BounceAction, rcpts []string, hdr []byte) []byte {
 	status := a.StatusCode
 	if status == "" {
 		status = defaultStatus(a.SmtpReplyCode)
@@ -115,10 +115,6 @@ func (d *delivery) buildDSN(a *BounceAction, rcpts []string, content []byte) []b
 	w("--%s", boundary)
 	w("Content-Type: text/rfc822-headers")
 	w("")
-	hdr := content
-	if hdr != nil {
-		hdr = hdr[:HeaderEnd(hdr)]
-	}
 	b.Write(hdr)
 	if len(hdr) > 0 && !bytes.HasSuffix(hdr, []byte("\n")) {
 		b.WriteString("\r\n")

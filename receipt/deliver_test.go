@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"maps"
 	mathrand "math/rand/v2"
 	"net/netip"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
 
 	"github.com/sesinbound/sesinbound/encrypt"
 	"github.com/sesinbound/sesinbound/fakes"
@@ -156,11 +158,18 @@ func (f failingStore) PutObject(context.Context, *s3.PutObjectInput, ...func(*s3
 }
 
 func TestDeliverStoreFailure(t *testing.T) {
-	boom := errors.New("connection refused")
+	boom := &smithy.GenericAPIError{Code: "NoSuchBucket", Message: "gone"}
 	e := newEnv(t, testRules, failingStore{boom})
+	var logs bytes.Buffer
+	e.proc.Log = slog.New(slog.NewTextHandler(&logs, nil))
 	res, err := e.proc.Deliver(t.Context(), testMessage("boss@example.com"))
-	if !errors.Is(err, boom) || errors.Is(err, receipt.ErrRejected) {
-		t.Fatalf("Deliver() = %v, want the store's error, not a rejection", err)
+	if !errors.Is(err, boom) || errors.Is(err, receipt.ErrNoMatchingRule) {
+		t.Fatalf("Deliver() = %v, want the store's error, not a refusal", err)
+	}
+	// The error is returned, and logged once by whoever maps it to a reply
+	// (smtpd), not here as well.
+	if logs.Len() > 0 {
+		t.Errorf("Deliver logged a failure it returns:\n%s", logs.String())
 	}
 	if res == nil || len(res.Rules) != 1 || res.Rules[0].Actions[0].Error == "" {
 		t.Fatalf("the failure is not recorded: %+v", res)
@@ -235,7 +244,8 @@ Rules:
 		if headroom >= 0 {
 			frame := make([]byte, headroom, headroom+len(message)+receipt.FrameTailroom)
 			frame = append(frame, message...)
-			msg.Data, msg.Frame = frame[headroom:], frame
+			msg.Frame = receipt.NewFrame(frame, headroom)
+			msg.Data = msg.Frame.Bytes()
 		}
 		res, err := e.proc.Deliver(t.Context(), msg)
 		if err != nil {

@@ -98,6 +98,7 @@ type Server struct {
 	recv    Receiver
 	log     *slog.Logger
 	smtp    *smtp.Server
+	buffers buffers // where messages are read
 
 	mu       sync.Mutex
 	conns    map[net.Conn]struct{} // open connections, to close at shutdown
