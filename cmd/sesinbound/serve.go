@@ -125,7 +125,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	warnIfExposed(log, "smtp", smtpLn.Addr())
 	warnIfExposed(log, "aws", awsLn.Addr())
 
-	signer := &events.Signer{BaseURL: "http://" + awsLn.Addr().String(), Dir: c.DataDir}
+	// The SNS certificate is fetched over https (bothListener), as SNS
+	// verifiers insist.
+	signer := &events.Signer{BaseURL: "https://" + awsLn.Addr().String(), Dir: c.DataDir}
 	router, err := newRouter(ctx, rules, signer, getenv)
 	if err != nil {
 		return err
@@ -171,7 +173,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	smtpSrv.DeliverTimeout = c.DeliverTimeout
 
 	errc := make(chan error, 2)
-	go func() { errc <- serveHTTP(httpSrv, awsLn) }()
+	go func() { errc <- serveHTTP(httpSrv, bothListener{awsLn, tlsConfig}) }()
 	go func() { errc <- smtpSrv.Serve(smtpLn) }()
 
 	if err := proc.WriteSetupNotifications(startCtx); err != nil {
