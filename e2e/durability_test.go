@@ -278,7 +278,9 @@ func parseTrace(f *os.File) (*traceResult, error) {
 					st.pos += int64(len(data))
 				}
 				for _, key := range st.write(off, data) {
-					res.records[key] = traceRecord{fd: fd, file: logFD[fd], written: seq, line: seq}
+					if _, seen := res.records[key]; !seen { // a compaction may copy it later
+						res.records[key] = traceRecord{fd: fd, file: logFD[fd], written: seq, line: seq}
+					}
 				}
 			} else if reply250RE.Match(data) {
 				text := strings.TrimRight(string(data), "\r\n")
