@@ -8,71 +8,21 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sesinbound/sesinbound/smtpd"
+	"github.com/sesinbound/sesinbound/emulator"
 )
 
-// Config is everything serve needs, from flags and SESINBOUND_* variables.
+// Config is everything serve needs, from flags and SESINBOUND_* variables:
+// the emulator's own settings, and what only the command uses.
 type Config struct {
-	ConfigPath string
-	SMTPAddr   string
-	AWSAddr    string
-	DataDir    string
+	emulator.Config
 	LogLevel   string
 	LogFormat  string
-
-	// S3Endpoint and KMSEndpoint choose each backend: "" leaves it to
-	// AWS_ENDPOINT_URL_<SERVICE> and AWS_ENDPOINT_URL (embedded when they
-	// are unset), "embedded" forces the fake, "aws" means real AWS, and
-	// anything else is an endpoint URL.
-	S3Endpoint  string
-	KMSEndpoint string
-	// PathStyle addresses an external S3 path-style (/bucket/key), as local
-	// servers need.
-	PathStyle bool
-	// NoCreate makes startup fail, naming them, when buckets or keys the
-	// rules name are missing, instead of creating them.
-	NoCreate bool
-	// RelayAddr is the SMTP relay that BounceAction DSNs go through; ""
-	// records them only.
-	RelayAddr string
-	// TLSCert and TLSKey are the STARTTLS certificate; without them a
-	// self-signed one is made (and kept in DataDir).
-	TLSCert, TLSKey string
-	// AdminToken, when set, must be sent as "Authorization: Bearer <token>"
-	// to change anything under /_sesinbound/ (faults, the message record).
-	AdminToken string
-
-	// Limits.
-	MaxMessageBytes int64
-	MaxRecipients   int
-	MaxLineLength   int
-	MaxHeaderBytes  int64
-	MaxHeaderFields int
-	MaxConns        int
-	CommandTimeout  time.Duration
-	DataTimeout     time.Duration
-	DeliverTimeout  time.Duration
-	CPUProfile      string // a file for a CPU profile of the whole run
+	CPUProfile string // a file for a CPU profile of the whole run
 }
 
 // DefaultConfig returns the settings used when nothing is given.
 func DefaultConfig() Config {
-	return Config{
-		SMTPAddr:        "127.0.0.1:2525",
-		AWSAddr:         "127.0.0.1:4566",
-		LogLevel:        "info",
-		LogFormat:       "text",
-		PathStyle:       true,
-		MaxMessageBytes: smtpd.DefaultMaxMessageBytes,
-		MaxRecipients:   smtpd.DefaultMaxRecipients,
-		MaxLineLength:   smtpd.DefaultMaxLineLength,
-		MaxHeaderBytes:  smtpd.DefaultMaxHeaderBytes,
-		MaxHeaderFields: smtpd.DefaultMaxHeaderFields,
-		MaxConns:        smtpd.DefaultMaxConns,
-		CommandTimeout:  smtpd.DefaultReadTimeout,
-		DataTimeout:     smtpd.DefaultDataTimeout,
-		DeliverTimeout:  smtpd.DefaultDeliverTimeout,
-	}
+	return Config{Config: emulator.DefaultConfig(), LogLevel: "info", LogFormat: "text"}
 }
 
 // option is one setting: its flag, its variable, and where it goes.

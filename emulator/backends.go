@@ -1,4 +1,4 @@
-package main
+package emulator
 
 import (
 	"context"
@@ -11,10 +11,10 @@ import (
 	"github.com/sesinbound/sesinbound/receipt"
 )
 
-// Special values of --s3-endpoint and --kms-endpoint.
+// Special values of Config.S3Endpoint and Config.KMSEndpoint.
 const (
-	endpointEmbedded = "embedded" // the in-process fake, whatever the environment says
-	endpointAWS      = "aws"      // the SDK's own endpoint resolution: real AWS
+	EndpointEmbedded = "embedded" // the in-process fake, whatever the environment says
+	EndpointAWS      = "aws"      // the SDK's own endpoint resolution: real AWS
 )
 
 // objectStore is what sesinbound needs of S3, from *s3.Client or *fakes.S3.
@@ -31,19 +31,19 @@ type keyStore interface {
 	backend.CryptoAPI
 }
 
-// backends are the S3 and KMS in use, each embedded or external.
-type backends struct {
-	s3      objectStore
-	kms     keyStore
-	fakeS3  *fakes.S3  // nil when S3 is external
-	fakeKMS *fakes.KMS // nil when KMS is external
-	s3Name  string     // "embedded", "aws" or the endpoint URL, for logs
-	kmsName string
+// Backends are the S3 and KMS in use, each embedded or external.
+type Backends struct {
+	S3      objectStore
+	KMS     keyStore
+	FakeS3  *fakes.S3  // nil when S3 is external
+	FakeKMS *fakes.KMS // nil when KMS is external
+	S3Name  string     // "embedded", "aws" or the endpoint URL, for logs
+	KMSName string
 }
 
-// endpoint decides where one service lives: the flag, then
+// Endpoint decides where one service lives: the flag, then
 // AWS_ENDPOINT_URL_<SERVICE>, then AWS_ENDPOINT_URL. "" means embedded.
-func endpoint(flagValue, service string, getenv func(string) string) string {
+func Endpoint(flagValue, service string, getenv func(string) string) string {
 	v := flagValue
 	if v == "" {
 		v = getenv("AWS_ENDPOINT_URL_" + service)
@@ -51,24 +51,24 @@ func endpoint(flagValue, service string, getenv func(string) string) string {
 	if v == "" {
 		v = getenv("AWS_ENDPOINT_URL")
 	}
-	if v == endpointEmbedded {
+	if v == EndpointEmbedded {
 		return ""
 	}
 	return v
 }
 
-// openBackends builds the embedded fakes and the SDK clients that c asks
+// OpenBackends builds the embedded fakes and the SDK clients that c asks
 // for.
-func openBackends(ctx context.Context, c Config, rules *receipt.RuleSet, getenv func(string) string) (*backends, error) {
-	b := &backends{s3Name: endpointEmbedded, kmsName: endpointEmbedded}
-	s3URL := endpoint(c.S3Endpoint, "S3", getenv)
-	kmsURL := endpoint(c.KMSEndpoint, "KMS", getenv)
+func OpenBackends(ctx context.Context, c Config, rules *receipt.RuleSet, getenv func(string) string) (*Backends, error) {
+	b := &Backends{S3Name: EndpointEmbedded, KMSName: EndpointEmbedded}
+	s3URL := Endpoint(c.S3Endpoint, "S3", getenv)
+	kmsURL := Endpoint(c.KMSEndpoint, "KMS", getenv)
 	if s3URL != "" || kmsURL != "" {
 		ep := backend.Endpoints{PathStyle: c.PathStyle, Attempts: 1}
-		if s3URL != endpointAWS {
+		if s3URL != EndpointAWS {
 			ep.S3 = s3URL
 		}
-		if kmsURL != endpointAWS {
+		if kmsURL != EndpointAWS {
 			ep.KMS = kmsURL
 		}
 		clients, err := backend.NewClients(ctx, rules.Region, ep)
@@ -76,13 +76,13 @@ func openBackends(ctx context.Context, c Config, rules *receipt.RuleSet, getenv 
 			return nil, err
 		}
 		if s3URL != "" {
-			b.s3, b.s3Name = clients.S3, s3URL
+			b.S3, b.S3Name = clients.S3, s3URL
 		}
 		if kmsURL != "" {
-			b.kms, b.kmsName = clients.KMS, kmsURL
+			b.KMS, b.KMSName = clients.KMS, kmsURL
 		}
 	}
-	if b.s3 == nil {
+	if b.S3 == nil {
 		opts := []fakes.S3Option{fakes.WithS3Region(rules.Region)}
 		if c.DataDir != "" {
 			opts = append(opts, fakes.WithS3DataDir(filepath.Join(c.DataDir, "s3")))
@@ -91,42 +91,43 @@ func openBackends(ctx context.Context, c Config, rules *receipt.RuleSet, getenv 
 		if err != nil {
 			return nil, fmt.Errorf("embedded s3: %w", err)
 		}
-		b.s3, b.fakeS3 = s, s
+		b.S3, b.FakeS3 = s, s
 	}
-	if b.kms == nil {
+	if b.KMS == nil {
 		opts := []fakes.KMSOption{fakes.WithKMSAccount(rules.Region, rules.AccountID)}
 		if c.DataDir != "" {
 			opts = append(opts, fakes.WithKMSDataDir(filepath.Join(c.DataDir, "kms")))
 		}
 		k, err := fakes.NewKMS(opts...)
 		if err != nil {
-			b.close()
+			b.Close()
 			return nil, fmt.Errorf("embedded kms: %w", err)
 		}
-		b.kms, b.fakeKMS = k, k
+		b.KMS, b.FakeKMS = k, k
 	}
 	return b, nil
 }
 
-func (b *backends) close() {
-	if b.fakeS3 != nil {
-		b.fakeS3.Close()
+// Close stops the embedded fakes.
+func (b *Backends) Close() {
+	if b.FakeS3 != nil {
+		b.FakeS3.Close()
 	}
-	if b.fakeKMS != nil {
-		b.fakeKMS.Close()
+	if b.FakeKMS != nil {
+		b.FakeKMS.Close()
 	}
 }
 
-// checks runs the startup self-check: every bucket's metadata round trip and
+// Checks runs the startup self-check: every bucket's metadata round trip and
 // every key's encryption-context binding.
-func (b *backends) checks(ctx context.Context, rules *receipt.RuleSet) []backend.Finding {
+func (b *Backends) Checks(ctx context.Context, rules *receipt.RuleSet) []backend.Finding {
 	var out []backend.Finding
 	buckets, keys := backend.Resources(rules)
 	for _, bucket := range buckets {
-		out = append(out, backend.ProbeMetadata(ctx, b.s3, bucket)...)
+		out = append(out, backend.ProbeMetadata(ctx, b.S3, bucket)...)
 	}
 	for _, k := range keys {
-		out = append(out, backend.CheckKey(ctx, b.kms, rules, k)...)
+		out = append(out, backend.CheckKey(ctx, b.KMS, rules, k)...)
 	}
 	return out
 }
