@@ -14,6 +14,9 @@ import (
 
 	s3ec "github.com/aws/amazon-s3-encryption-client-go/v3/client"
 	"github.com/aws/amazon-s3-encryption-client-go/v3/materials"
+	s3ecv4 "github.com/aws/amazon-s3-encryption-client-go/v4/client"
+	"github.com/aws/amazon-s3-encryption-client-go/v4/commitment"
+	materialsv4 "github.com/aws/amazon-s3-encryption-client-go/v4/materials"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
@@ -71,6 +74,38 @@ func decryptV3(ctx context.Context, url, keyID, bucket, key string) ([]byte, err
 		return nil, err
 	}
 	c, err := s3ec.New(s3Client(url), cmm)
+	if err != nil {
+		return nil, err
+	}
+	out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: &bucket, Key: &key})
+	if err != nil {
+		return nil, err
+	}
+	defer out.Body.Close()
+	return io.ReadAll(out.Body)
+}
+
+// decryptV4 reads an object through the official Go S3 Encryption Client's
+// current major, v4, configured for SES mail: legacy wrapping enabled (SES
+// writes the "kms" wrap) and a commitment policy that allows decrypting
+// AES-GCM without key commitment, REQUIRE_ENCRYPT_ALLOW_DECRYPT.
+func decryptV4(ctx context.Context, url, keyID, bucket, key string) ([]byte, error) {
+	return decryptV4With(ctx, s3Client(url), kmsClient(url), keyID, bucket, key, commitment.REQUIRE_ENCRYPT_ALLOW_DECRYPT)
+}
+
+// decryptV4With is decryptV4 with the clients and the commitment policy
+// given.
+func decryptV4With(ctx context.Context, s3c *s3.Client, kmsc *kms.Client, keyID, bucket, key string, policy commitment.CommitmentPolicy) ([]byte, error) {
+	kr := materialsv4.NewKmsKeyring(kmsc, keyID, func(o *materialsv4.KeyringOptions) {
+		o.EnableLegacyWrappingAlgorithms = true
+	})
+	cmm, err := materialsv4.NewCryptographicMaterialsManager(kr)
+	if err != nil {
+		return nil, err
+	}
+	c, err := s3ecv4.New(s3c, cmm, func(o *s3ecv4.EncryptionClientOptions) {
+		o.CommitmentPolicy = policy
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -9,7 +9,6 @@ import (
 	"regexp"
 	"strings"
 	"sync"
-	"testing"
 )
 
 // The AWS SDK for Ruby's S3 Encryption Client is a decryptor written
@@ -38,18 +37,6 @@ func ruby() (string, string) {
 		rubyPath = path
 	})
 	return rubyPath, rubyReason
-}
-
-// requireRuby skips a test that needs the Ruby client when it is missing,
-// and fails it in CI, where .ci/run has installed it.
-func requireRuby(t *testing.T) {
-	t.Helper()
-	if _, reason := ruby(); reason != "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal(reason)
-		}
-		t.Skip(reason)
-	}
 }
 
 // decryptRuby decrypts s3://bucket/key with the Ruby client, with S3 and
