@@ -189,11 +189,11 @@ func runScenario(t *testing.T, b backendSet) *instance {
 			continue
 		}
 		s3URL, kmsURL := b.endpoints(inst)
-		got, err := d.decrypt(s3URL, kmsURL, b.accessKey, b.secret, "inbound-mail", "encrypted/"+id)
-		if err != nil {
+		got, errs := d.decrypt(s3URL, kmsURL, b.accessKey, b.secret, backendKey, "inbound-mail", []string{"encrypted/" + id})
+		if err := errs[0]; err != nil {
 			t.Fatalf("%s: %s S3 Encryption Client: %v", b.name, d.name, err)
 		}
-		if !bytes.Equal(got, v3) {
+		if !bytes.Equal(got[0], v3) {
 			t.Fatalf("%s: the %s client decrypts to other bytes than the Go clients", b.name, d.name)
 		}
 	}
