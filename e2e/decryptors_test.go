@@ -12,7 +12,7 @@ type externalDecryptor struct {
 	name string
 	// reason says what is missing when the client cannot run here; "" when
 	// it can.
-	reason  func() string
+	reason func() string
 	// decrypt reads the objects bucket/keys[i], all with one process when
 	// the client is slow to start, and gives each one's plaintext or error.
 	decrypt func(s3URL, kmsURL, accessKey, secret, keyID, bucket string, keys []string) ([][]byte, []error)
