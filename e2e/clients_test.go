@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"io"
 	"mime/multipart"
+	"net"
 	"net/textproto"
 	"strings"
 	"testing"
+	"time"
 
 	s3ec "github.com/aws/amazon-s3-encryption-client-go/v3/client"
 	"github.com/aws/amazon-s3-encryption-client-go/v3/materials"
@@ -150,32 +152,37 @@ func decryptV1(url, bucket, key string) ([]byte, error) {
 
 // sendMail sends one message the way an MTA does and returns the message ID
 // from the 250 reply.
+//
+// Every step has a deadline, so a stuck server fails the test in seconds,
+// not at go test's timeout: the DATA reply may take the longest
+// --deliver-timeout a test uses (the default, 30 s), the rest 10 s.
 func sendMail(addr, from string, to []string, msg []byte) (string, error) {
-	text, err := sendMailReply(addr, from, to, msg)
+	return sendMailWithin(addr, from, to, msg, 40*time.Second)
+}
+
+// sendMailWithin is sendMail with the deadline for the DATA reply.
+func sendMailWithin(addr, from string, to []string, msg []byte, data time.Duration) (string, error) {
+	text, err := sendMailReplyWithin(addr, from, to, msg, data)
 	if err != nil {
 		return "", err
 	}
-	return messageIDFromReply(text)
-}
-
-// messageIDFromReply returns the message ID from the text of SES's reply
-// to the end of DATA, "OK <message id>" (after "250 ", as go-smtp's
-// client gives it). It is the one place the tests parse that reply.
-func messageIDFromReply(text string) (string, error) {
-	id, ok := strings.CutPrefix(text, "OK ")
-	if !ok || len(id) != 40 || strings.ContainsAny(id, " \t") {
-		return "", fmt.Errorf("end of DATA reply %q, want \"OK <40-character message id>\"", text)
-	}
-	return id, nil
+	return replyID(text)
 }
 
 // sendMailReply sends one message and returns the text of the 250 reply to
-// its end of DATA.
+// its end of DATA, for servers other than sesinbound.
 func sendMailReply(addr, from string, to []string, msg []byte) (string, error) {
-	c, err := smtp.Dial(addr)
+	return sendMailReplyWithin(addr, from, to, msg, 40*time.Second)
+}
+
+func sendMailReplyWithin(addr, from string, to []string, msg []byte, data time.Duration) (string, error) {
+	conn, err := net.DialTimeout("tcp", addr, 10*time.Second)
 	if err != nil {
 		return "", err
 	}
+	c := smtp.NewClient(conn)
+	c.CommandTimeout = 10 * time.Second
+	c.SubmissionTimeout = data
 	defer c.Close()
 	if err := c.Hello("mta.example.org"); err != nil {
 		return "", err
@@ -201,6 +208,18 @@ func sendMailReply(addr, from string, to []string, msg []byte) (string, error) {
 	}
 	c.Quit()
 	return resp.StatusText, nil
+}
+
+// replyID is the message ID in the text of SES's reply to the end of DATA,
+// "OK <message id>" (after "250 ", as go-smtp's client gives it): upper
+// case, no enhanced status code, a 40-character ID. Every test that reads
+// an ID from a reply goes through here.
+func replyID(text string) (string, error) {
+	id, ok := strings.CutPrefix(text, "OK ")
+	if !ok || len(id) != 40 || strings.ContainsAny(id, " \t") {
+		return "", fmt.Errorf("end of DATA reply %q, want \"OK <40-character message id>\"", text)
+	}
+	return id, nil
 }
 
 func smtpCode(err error) int {

@@ -160,7 +160,7 @@ func TestSESConversation(t *testing.T) {
 	if !ok || len(got) != 1 {
 		t.Fatalf("end of DATA: %q, want 250 OK <message id>", got)
 	}
-	id, err := messageIDFromReply(text)
+	id, err := replyID(text)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -183,8 +183,8 @@ func TestEnvelopeVariants(t *testing.T) {
 	// The clients outside Go each read every variant in one run.
 	external := map[string][]error{}
 	for _, d := range externalDecryptors() {
-		if d.reason() != "" {
-			continue // TestExternalDecryptors says why
+		if !have(t, d.reason()) {
+			continue
 		}
 		start := time.Now()
 		_, errs := d.decrypt(inst.AWSURL, inst.AWSURL, "", "", defaultKey, "ses-inbound", ids)

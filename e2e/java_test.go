@@ -99,7 +99,7 @@ func decryptJava(client, policy, s3URL, kmsURL, accessKey, secret, keyID, bucket
 // AmazonS3EncryptionClientV2 with a key-only materials provider, as the
 // SDK's own examples have it. Both refuse, naming why.
 func TestJavaConfigurationsThatRefuseSESMail(t *testing.T) {
-	needTool(t, javaReasonOnly())
+	need(t, javaReasonOnly())
 	inst := start(t, nil)
 	id, err := sendMail(inst.SMTPAddr, "a@example.org", []string{"b@example.com"}, []byte("Subject: java\r\n\r\nbody\r\n"))
 	if err != nil {

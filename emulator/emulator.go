@@ -79,7 +79,13 @@ func Start(ctx context.Context, c Config) (_ *Emulator, err error) {
 			e.Close()
 		}
 	}()
-	be, err := OpenBackends(ctx, c, rules, getenv)
+	e.Faults = faults.New()
+	if rules.Faults != nil {
+		if err := e.Faults.Set(*rules.Faults); err != nil {
+			return nil, err
+		}
+	}
+	be, err := OpenBackends(ctx, c, rules, getenv, e.Faults)
 	if err != nil {
 		return nil, err
 	}
@@ -129,12 +135,6 @@ func Start(ctx context.Context, c Config) (_ *Emulator, err error) {
 		return nil, err
 	}
 	e.Journal = journal.New(0)
-	e.Faults = faults.New()
-	if rules.Faults != nil {
-		if err := e.Faults.Set(*rules.Faults); err != nil {
-			return nil, err
-		}
-	}
 	proc := receipt.NewProcessor(rules, &encrypt.Sealer{KMS: faults.KMS{KMS: be.KMS, Faults: e.Faults}},
 		faults.Store{ObjectStore: be.S3, Faults: e.Faults})
 	proc.Log, proc.Events, proc.Journal, proc.Envelopes = log, router, e.Journal, e.Faults
@@ -151,7 +151,7 @@ func Start(ctx context.Context, c Config) (_ *Emulator, err error) {
 	control.Handle("/_sesinbound/faults", e.Faults.Handler())
 	e.httpSrv = &http.Server{
 		Handler: &endpoint.Router{
-			AWS:     e.Faults.Middleware(fakes.Handler(be.FakeS3, be.FakeKMS)),
+			AWS:     fakes.Handler(be.FakeS3, be.FakeKMS),
 			Control: endpoint.RequireToken(c.AdminToken, control),
 		},
 		ReadHeaderTimeout: 30 * time.Second,
