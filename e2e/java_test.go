@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -54,44 +53,15 @@ func javaReasonOnly() string { _, _, r := java(); return r }
 // object's material description as the materials') or "v1-key-only". It
 // gives each key's plaintext or error.
 func decryptJava(client, policy, s3URL, kmsURL, accessKey, secret, keyID, bucket string, keys []string) ([][]byte, []error) {
-	plain, errs := make([][]byte, len(keys)), make([]error, len(keys))
-	fail := func(err error) ([][]byte, []error) {
-		for i := range errs {
-			errs[i] = err
-		}
-		return plain, errs
-	}
 	path, cp, reason := java()
 	if reason != "" {
-		return fail(fmt.Errorf("%s", reason))
+		return failAll(len(keys), fmt.Errorf("%s", reason))
 	}
-	out, err := os.MkdirTemp("", "sesinbound-java-")
-	if err != nil {
-		return fail(err)
-	}
-	defer os.RemoveAll(out)
 	// The JVM's start is most of the time here: compile less, collect simply.
-	args := []string{"-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-cp", cp, "sesinbound.Decrypt", client, orDefault(policy, "-"), s3URL, kmsURL, keyID, out, bucket}
-	cmd := exec.Command(path, append(args, keys...)...)
-	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID="+orDefault(accessKey, "test"), "AWS_SECRET_ACCESS_KEY="+orDefault(secret, "test"), "AWS_REGION=us-east-1")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
-		return fail(fmt.Errorf("java Decrypt %s: %v: %s", client, err, strings.TrimSpace(stderr.String())))
-	}
-	for i := range keys {
-		if b, err := os.ReadFile(filepath.Join(out, fmt.Sprintf("%d.out", i))); err == nil {
-			plain[i] = b
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(out, fmt.Sprintf("%d.err", i)))
-		if err != nil {
-			errs[i] = fmt.Errorf("java Decrypt %s: no output for %s: %s", client, keys[i], strings.TrimSpace(stderr.String()))
-			continue
-		}
-		errs[i] = fmt.Errorf("java %s: %s", client, strings.Join(strings.Split(strings.TrimSpace(string(b)), "\n"), " <- "))
-	}
-	return plain, errs
+	return runBatch("java "+client, accessKey, secret, keys, func(out string) *exec.Cmd {
+		args := []string{"-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-cp", cp, "sesinbound.Decrypt", client, orDefault(policy, "-"), s3URL, kmsURL, keyID, out, bucket}
+		return exec.Command(path, append(args, keys...)...)
+	})
 }
 
 // The Java clients as they must not be configured for SES mail: the S3
