@@ -238,6 +238,7 @@ func TestBackendCombinations(t *testing.T) {
 		s := runVersityGW(t)
 		runScenario(t, backendSet{name: t.Name(), s3URL: s.Endpoint, accessKey: s.AccessKey, secret: s.SecretKey, s3Proc: s})
 	})
+	t.Run("moto", motoScenario)
 }
 
 // doctor against MinIO names the metadata key MinIO drops.
