@@ -284,7 +284,7 @@ func parseTrace(f *os.File) (*traceResult, error) {
 				}
 			} else if reply250RE.Match(data) {
 				text := strings.TrimRight(string(data), "\r\n")
-				if id, err := replyID(text); err == nil {
+				if id, err := replyID(strings.TrimPrefix(text, "250 ")); err == nil {
 					res.replies[id] = traceReply{seq: start, line: start, text: text}
 				}
 			}
