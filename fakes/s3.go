@@ -3,6 +3,7 @@ package fakes
 import (
 	"context"
 	"crypto/md5"
+	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -32,6 +33,7 @@ type S3 struct {
 	mu      sync.RWMutex
 	buckets map[string]*s3Bucket
 	uploads map[string]*s3Upload // multipart uploads in progress, by id
+	rand    io.Reader            // cfg.rand, serialized
 }
 
 type s3Config struct {
@@ -44,6 +46,8 @@ type s3Config struct {
 	now          func() time.Time
 	region       string
 	buckets      []string
+	faults       FaultFunc
+	rand         io.Reader
 }
 
 // S3Option configures an S3.
@@ -67,6 +71,11 @@ func WithS3Clock(now func() time.Time) S3Option { return func(c *s3Config) { c.n
 func WithBuckets(names ...string) S3Option {
 	return func(c *s3Config) { c.buckets = append(c.buckets, names...) }
 }
+
+// WithS3Rand sets the source of request IDs and upload IDs; the default is
+// crypto/rand. Reads are serialized, so r need not be safe for concurrent
+// use.
+func WithS3Rand(r io.Reader) S3Option { return func(c *s3Config) { c.rand = r } }
 
 // WithS3Region sets the region the S3 is in (us-east-1 by default). It
 // decides what re-creating a bucket you own does: us-east-1 succeeds, for
@@ -163,13 +172,14 @@ const (
 // damaged object file.
 func NewS3(opts ...S3Option) (*S3, error) {
 	s := &S3{
-		cfg:     s3Config{now: time.Now, region: "us-east-1"},
+		cfg:     s3Config{now: time.Now, region: "us-east-1", rand: rand.Reader},
 		buckets: map[string]*s3Bucket{},
 		uploads: map[string]*s3Upload{},
 	}
 	for _, o := range opts {
 		o(&s.cfg)
 	}
+	s.rand = &lockedReader{r: s.cfg.rand}
 	if s.cfg.dataDir != "" {
 		if err := s.load(); err != nil {
 			return nil, err
@@ -296,54 +306,32 @@ func s3NoSuchBucket(name string) error {
 
 func s3NoSuchKey() error { return s3Err("NoSuchKey", "The specified key does not exist.") }
 
-// s3Status is the HTTP status S3 answers an error code with.
-func s3Status(code string) int {
-	switch code {
-	case "NoSuchBucket", "NoSuchKey", "NoSuchUpload", "NoSuchVersion", "NotFound":
-		return http.StatusNotFound
-	case "BucketAlreadyExists", "BucketAlreadyOwnedByYou", "BucketNotEmpty", "OperationAborted":
-		return http.StatusConflict
-	case "AccessDenied":
-		return http.StatusForbidden
-	case "MethodNotAllowed":
-		return http.StatusMethodNotAllowed
-	case "MissingContentLength":
-		return http.StatusLengthRequired
-	case "NotModified":
-		return http.StatusNotModified
-	case "PreconditionFailed":
-		return http.StatusPreconditionFailed
-	case "InvalidRange":
-		return http.StatusRequestedRangeNotSatisfiable
-	case "InternalError":
-		return http.StatusInternalServerError
-	case "NotImplemented":
-		return http.StatusNotImplemented
-	case "ServiceUnavailable", "SlowDown":
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusBadRequest
-}
-
 // s3SDKError turns a store error into the error aws-sdk-go-v2 returns for
-// op when S3 answers with it, so that errors.As and ErrorCode classify the
-// fake and the real service alike: a modelled error type where the SDK
-// has one for that operation, a *smithy.GenericAPIError otherwise, and for
-// HEAD requests, whose responses have no body, only what the status tells.
+// op when S3 answers with it, so that errors.As, ErrorCode and the SDK's
+// retry classification treat the fake and the real service alike: a
+// modelled error type where the SDK has one for that operation, a
+// *smithy.GenericAPIError otherwise, and for HEAD requests, whose
+// responses have no body, only what the status tells; each carries the
+// HTTP status S3 sends with the code (HTTPStatusCode, as the SDK's
+// response errors do).
 func s3SDKError(op string, err error) error {
 	ae, ok := err.(*smithy.GenericAPIError)
 	if !ok {
 		return err
 	}
+	status := s3Status(ae.Code)
+	return &statusError{err: s3Modelled(op, ae, status), status: status}
+}
+
+func s3Modelled(op string, ae *smithy.GenericAPIError, status int) error {
 	msg := aws.String(ae.Message)
 	switch op {
 	case "HeadBucket", "HeadObject":
-		status := s3Status(ae.Code)
 		if status == http.StatusNotFound {
 			return &s3types.NotFound{}
 		}
 		text := http.StatusText(status)
-		return &smithy.GenericAPIError{Code: strings.ReplaceAll(text, " ", ""), Message: text}
+		return &smithy.GenericAPIError{Code: strings.ReplaceAll(text, " ", ""), Message: text, Fault: faultOf(status)}
 	case "GetObject":
 		switch ae.Code {
 		case "NoSuchKey":
@@ -367,5 +355,5 @@ func s3SDKError(op string, err error) error {
 			return &s3types.InvalidRequest{Message: msg}
 		}
 	}
-	return &smithy.GenericAPIError{Code: ae.Code, Message: ae.Message}
+	return &smithy.GenericAPIError{Code: ae.Code, Message: ae.Message, Fault: faultOf(status)}
 }

@@ -8,71 +8,21 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sesinbound/sesinbound/smtpd"
+	"github.com/sesinbound/sesinbound/emulator"
 )
 
-// Config is everything serve needs, from flags and SESINBOUND_* variables.
+// Config is everything serve needs, from flags and SESINBOUND_* variables:
+// the emulator's own settings, and what only the command uses.
 type Config struct {
-	ConfigPath string
-	SMTPAddr   string
-	AWSAddr    string
-	DataDir    string
+	emulator.Config
 	LogLevel   string
 	LogFormat  string
-
-	// S3Endpoint and KMSEndpoint choose each backend: "" leaves it to
-	// AWS_ENDPOINT_URL_<SERVICE> and AWS_ENDPOINT_URL (embedded when they
-	// are unset), "embedded" forces the fake, "aws" means real AWS, and
-	// anything else is an endpoint URL.
-	S3Endpoint  string
-	KMSEndpoint string
-	// PathStyle addresses an external S3 path-style (/bucket/key), as local
-	// servers need.
-	PathStyle bool
-	// NoCreate makes startup fail, naming them, when buckets or keys the
-	// rules name are missing, instead of creating them.
-	NoCreate bool
-	// RelayAddr is the SMTP relay that BounceAction DSNs go through; ""
-	// records them only.
-	RelayAddr string
-	// TLSCert and TLSKey are the STARTTLS certificate; without them a
-	// self-signed one is made (and kept in DataDir).
-	TLSCert, TLSKey string
-	// AdminToken, when set, must be sent as "Authorization: Bearer <token>"
-	// to change anything under /_sesinbound/ (faults, the message record).
-	AdminToken string
-
-	// Limits.
-	MaxMessageBytes int64
-	MaxRecipients   int
-	MaxLineLength   int
-	MaxHeaderBytes  int64
-	MaxHeaderFields int
-	MaxConns        int
-	CommandTimeout  time.Duration
-	DataTimeout     time.Duration
-	DeliverTimeout  time.Duration
-	CPUProfile      string // a file for a CPU profile of the whole run
+	CPUProfile string // a file for a CPU profile of the whole run
 }
 
 // DefaultConfig returns the settings used when nothing is given.
 func DefaultConfig() Config {
-	return Config{
-		SMTPAddr:        "127.0.0.1:2525",
-		AWSAddr:         "127.0.0.1:4566",
-		LogLevel:        "info",
-		LogFormat:       "text",
-		PathStyle:       true,
-		MaxMessageBytes: smtpd.DefaultMaxMessageBytes,
-		MaxRecipients:   smtpd.DefaultMaxRecipients,
-		MaxLineLength:   smtpd.DefaultMaxLineLength,
-		MaxHeaderBytes:  smtpd.DefaultMaxHeaderBytes,
-		MaxHeaderFields: smtpd.DefaultMaxHeaderFields,
-		MaxConns:        smtpd.DefaultMaxConns,
-		CommandTimeout:  smtpd.DefaultReadTimeout,
-		DataTimeout:     smtpd.DefaultDataTimeout,
-		DeliverTimeout:  smtpd.DefaultDeliverTimeout,
-	}
+	return Config{Config: emulator.DefaultConfig(), LogLevel: "info", LogFormat: "text"}
 }
 
 // option is one setting: its flag, its variable, and where it goes.
@@ -133,20 +83,29 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 		return c, false, fmt.Errorf("unexpected argument %q; run sesinbound --help", fs.Arg(0))
 	}
 	for _, check := range []struct {
-		name string
-		ok   bool
+		flag, value, want string
+		ok                bool
 	}{
-		{"--max-message-size", c.MaxMessageBytes > 0}, {"--max-recipients", c.MaxRecipients >= 100},
-		{"--max-line-length", c.MaxLineLength >= 1000}, {"--max-header-size", c.MaxHeaderBytes > 0},
-		{"--max-header-fields", c.MaxHeaderFields > 0}, {"--max-conns", c.MaxConns > 0},
-		{"--command-timeout", c.CommandTimeout > 0}, {"--data-timeout", c.DataTimeout > 0},
-		{"--deliver-timeout", c.DeliverTimeout > 0},
+		{"--max-message-size", fmt.Sprint(c.MaxMessageBytes), "positive", c.MaxMessageBytes > 0},
+		{"--max-recipients", fmt.Sprint(c.MaxRecipients), "at least 100, as RFC 5321 asks", c.MaxRecipients >= 100},
+		{"--max-line-length", fmt.Sprint(c.MaxLineLength), "at least 1000, as RFC 5321 asks", c.MaxLineLength >= 1000},
+		{"--max-header-size", fmt.Sprint(c.MaxHeaderBytes), "positive", c.MaxHeaderBytes > 0},
+		{"--max-header-fields", fmt.Sprint(c.MaxHeaderFields), "positive", c.MaxHeaderFields > 0},
+		{"--max-conns", fmt.Sprint(c.MaxConns), "positive", c.MaxConns > 0},
+		{"--command-timeout", c.CommandTimeout.String(), "positive", c.CommandTimeout > 0},
+		{"--data-timeout", c.DataTimeout.String(), "positive", c.DataTimeout > 0},
+		{"--deliver-timeout", c.DeliverTimeout.String(), "positive", c.DeliverTimeout > 0},
 	} {
 		if !check.ok {
-			return c, false, fmt.Errorf("%s is out of range (recipients at least 100 as RFC 5321 asks, line length at least 1000, others positive)", check.name)
+			return c, false, fmt.Errorf("%s (%s) %s is out of range: want %s", check.flag, envOf(check.flag), check.value, check.want)
 		}
 	}
 	return c, *showVersion, nil
+}
+
+// envOf is the variable of a flag: --max-conns is SESINBOUND_MAX_CONNS.
+func envOf(flag string) string {
+	return "SESINBOUND_" + strings.ToUpper(strings.ReplaceAll(strings.TrimPrefix(flag, "--"), "-", "_"))
 }
 
 type stringValue string

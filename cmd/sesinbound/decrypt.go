@@ -18,6 +18,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/sesinbound/sesinbound/backend"
+	"github.com/sesinbound/sesinbound/emulator"
 	"github.com/sesinbound/sesinbound/encrypt"
 	"github.com/sesinbound/sesinbound/receipt"
 )
@@ -61,10 +62,10 @@ func decrypt(ctx context.Context, args []string, getenv func(string) string, std
 		flag, name string
 		dst        *string
 	}{{*s3Endpoint, "S3", &ep.S3}, {*kmsEndpoint, "KMS", &ep.KMS}} {
-		switch u := endpoint(svc.flag, svc.name, getenv); u {
+		switch u := emulator.Endpoint(svc.flag, svc.name, getenv); u {
 		case "":
 			*svc.dst = endpointURL(*awsAddr)
-		case endpointAWS:
+		case emulator.EndpointAWS:
 		default:
 			*svc.dst = u
 		}

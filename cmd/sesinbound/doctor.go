@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/sesinbound/sesinbound/backend"
+	"github.com/sesinbound/sesinbound/emulator"
 	"github.com/sesinbound/sesinbound/receipt"
 )
 
@@ -34,21 +35,21 @@ func doctor(ctx context.Context, args []string, getenv func(string) string, stdo
 			return &exitError{code: 1, err: errors.New("the rules file is invalid")}
 		}
 	}
-	add("rules "+rules.Source, backend.OK, "%s", describeRules(rules))
-	be, err := openBackends(ctx, c, rules, getenv)
+	add("rules "+rules.Source, backend.OK, "%s", emulator.DescribeRules(rules))
+	be, err := emulator.OpenBackends(ctx, c.Config, rules, getenv, nil)
 	if err != nil {
 		add("backends", backend.Fail, "%v", err)
 		return &exitError{code: 1, err: err}
 	}
-	defer be.close()
-	add("s3", backend.OK, "%s", be.s3Name)
-	add("kms", backend.OK, "%s", be.kmsName)
+	defer be.Close()
+	add("s3", backend.OK, "%s", be.S3Name)
+	add("kms", backend.OK, "%s", be.KMSName)
 
-	ctx, cancel := context.WithTimeout(ctx, startupTimeout)
+	ctx, cancel := context.WithTimeout(ctx, emulator.StartupTimeout)
 	defer cancel()
 	buckets, keys := backend.Resources(rules)
 	for _, b := range buckets {
-		ok, err := backend.BucketExists(ctx, be.s3, b)
+		ok, err := backend.BucketExists(ctx, be.S3, b)
 		switch {
 		case err != nil:
 			add("s3 bucket "+b, backend.Fail, "%v", err)
@@ -56,18 +57,18 @@ func doctor(ctx context.Context, args []string, getenv func(string) string, stdo
 			add("s3 bucket "+b, missingSeverity(c), "missing: %s", missingAction(c))
 		default:
 			add("s3 bucket "+b, backend.OK, "exists")
-			findings = append(findings, backend.ProbeMetadata(ctx, be.s3, b)...)
+			findings = append(findings, backend.ProbeMetadata(ctx, be.S3, b)...)
 		}
 	}
 	for _, k := range keys {
-		ok, err := backend.KeyExists(ctx, be.kms, k)
+		ok, err := backend.KeyExists(ctx, be.KMS, k)
 		switch {
 		case err != nil:
 			add("kms key "+k, backend.Fail, "%v", err)
 		case !ok:
 			add("kms key "+k, missingSeverity(c), "missing: %s", missingAction(c))
 		default:
-			findings = append(findings, backend.CheckKey(ctx, be.kms, rules, k)...)
+			findings = append(findings, backend.CheckKey(ctx, be.KMS, rules, k)...)
 		}
 	}
 	for _, f := range findings {
