@@ -158,6 +158,28 @@ func (rep *report) startRows(lb *lab, rules string) error {
 		t.name = "sesinbound, embedded, `--data-dir`"
 		add("data-dir", t)
 	}
+	if o.baseline != "" {
+		bin, err := lb.buildBaseline(o.baseline)
+		if err != nil {
+			return err
+		}
+		if o.rows["memory"] {
+			t, err := lb.startSesinbound("baseline-memory", sesinboundOpts{rules: rules, bucket: "bench", bin: bin})
+			if err != nil {
+				return err
+			}
+			t.name = "baseline (" + o.baseline + "), memory only"
+			add("baseline-memory", t)
+		}
+		if o.rows["data-dir"] {
+			t, err := lb.startSesinbound("baseline-data-dir", sesinboundOpts{rules: rules, dataDir: true, bucket: "bench", bin: bin})
+			if err != nil {
+				return err
+			}
+			t.name = "baseline (" + o.baseline + "), `--data-dir`"
+			add("baseline-data-dir", t)
+		}
+	}
 	if o.rows["backends"] {
 		b, err := lb.startBackends()
 		if err != nil {
@@ -291,7 +313,7 @@ func (rep *report) markdown() string {
 			if rw.key != "ceiling" && rw.ops == nil {
 				ratio = fmt.Sprintf("%.2f", median(cl.ratios(rw.key, "ceiling")))
 			}
-			if rw.key == "data-dir" && len(cl.results["durable-ceiling"]) > 0 {
+			if (rw.key == "data-dir" || rw.key == "baseline-data-dir") && len(cl.results["durable-ceiling"]) > 0 {
 				durableRatio = fmt.Sprintf("%.2f", median(cl.ratios(rw.key, "durable-ceiling")))
 			}
 			fmt.Fprintf(&b, "| %s | %.0f | %s | %s | %s | %s | %s | %d |\n", rw.name, median(rates), mb, ms(percentile(lats, 50)), ms(percentile(lats, 99)), ratio, durableRatio, failed)
