@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	v2types "github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 	"github.com/aws/smithy-go"
+	"github.com/emersion/go-smtp"
 
 	"github.com/sesinbound/sesinbound/emulator"
 )
@@ -417,6 +418,26 @@ func TestFilters(t *testing.T) {
 		}
 	}
 	wantErr[*types.LimitExceededException](t, "101st filter", mk("over", "203.0.113.1"))
+
+	// A filter applies from the next connection: one open before it keeps going.
+	open, err := openMail(t, em.SMTPAddr(), "inbox@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	must[*ses.DeleteReceiptFilterOutput](t, "make room")(c.DeleteReceiptFilter(ctx, &ses.DeleteReceiptFilterInput{FilterName: aws.String("b")}))
+	if err := mk("loopback", "127.0.0.0/8"); err != nil {
+		t.Fatal(err)
+	}
+	blocked, err := smtp.Dial(em.SMTPAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer blocked.Close()
+	var se *smtp.SMTPError
+	if err := blocked.Hello("client.example"); !errors.As(err, &se) || se.Code != 554 {
+		t.Fatalf("blocked client: %v, want 554", err)
+	}
+	open.finish("before the filter")
 }
 
 // TestIdentities drives the v1 and v2 identity operations over one store.

@@ -62,6 +62,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return doctor(ctx, args, getenv, stdout, stderr)
 	case "decrypt":
 		return decrypt(ctx, args, getenv, stdout, stderr)
+	case "rules":
+		return rules(ctx, args, getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "sesinbound", version)
 		return nil
@@ -82,6 +84,10 @@ Usage:
   sesinbound decrypt [flags] s3://BUCKET/KEY
                                        print a stored message, decrypted with the
                                        official S3 Encryption Client
+  sesinbound rules export [--aws-addr ADDR] [-o FILE]
+                                       write the live configuration of a running
+                                       sesinbound (rule sets made through the SES API
+                                       included) as a rules file for --config
   sesinbound version                   print the version
 
 Flags of serve and doctor (each also read from the environment variable shown):
