@@ -231,4 +231,3 @@ func describe(o *ses.DescribeActiveReceiptRuleSetOutput) string {
 	}{o.Metadata, o.Rules}, "", " ")
 	return string(b)
 }
-
