@@ -94,4 +94,3 @@ func checkXML(t *testing.T, s string) {
 		t.Fatalf("unbalanced XML: %s", s)
 	}
 }
-
