@@ -4,6 +4,9 @@
 //	go run ./bench                 the full run (about 10 minutes on 2 cores)
 //	go run ./bench -quick          every row once with a few messages: a smoke test
 //	go run ./bench sink -addr A    only the discard sink, for outside load generators
+//	                               (-durable FILE: the durable sink)
+//	go run ./bench -rows million   a million mails of 10 KB into the default mode:
+//	                               RSS and rate as it grows, then a full listing
 //	go run ./bench -rows memory -sizes 10KB -c 8 -cpuprofile prof
 //	                               one cell, with a CPU profile of sesinbound in prof/
 //
@@ -55,6 +58,7 @@ type options struct {
 	out      string
 	keep     bool
 	profiles string // a directory for the sesinbound rows' CPU profiles
+	million  int    // mails in the scale row
 }
 
 // profileFor names the CPU profile of a sesinbound row, or "" for none.
@@ -77,6 +81,7 @@ func parseOptions(args []string) (options, error) {
 	fs.IntVar(&o.startups, "startups", 20, "startups timed for the startup median")
 	fs.StringVar(&o.out, "o", "", "also write the report to this file")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory (logs, data) after the run")
+	fs.IntVar(&o.million, "million", 1000000, "mails of 10 KB in the scale row (-rows million; not in the default run)")
 	fs.StringVar(&o.profiles, "cpuprofile", "", "write a CPU profile of each sesinbound row into this directory (go tool pprof)")
 	if err := fs.Parse(args); err != nil {
 		return o, err

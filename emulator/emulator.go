@@ -109,7 +109,13 @@ func Start(ctx context.Context, c Config) (_ *Emulator, err error) {
 	}
 	rules := e.SES.RuleSet()
 	e.Rules = rules
-	be, err := OpenBackends(ctx, c, rules, getenv)
+	e.Faults = faults.New()
+	if file.Faults != nil {
+		if err := e.Faults.Set(*file.Faults); err != nil {
+			return nil, err
+		}
+	}
+	be, err := OpenBackends(ctx, c, rules, getenv, e.Faults)
 	if err != nil {
 		return nil, err
 	}
@@ -159,12 +165,6 @@ func Start(ctx context.Context, c Config) (_ *Emulator, err error) {
 		return nil, err
 	}
 	e.Journal = journal.New(0)
-	e.Faults = faults.New()
-	if file.Faults != nil {
-		if err := e.Faults.Set(*file.Faults); err != nil {
-			return nil, err
-		}
-	}
 	proc := receipt.NewProcessor(rules, &encrypt.Sealer{KMS: faults.KMS{KMS: be.KMS, Faults: e.Faults}},
 		faults.Store{ObjectStore: be.S3, Faults: e.Faults})
 	proc.Log, proc.Events, proc.Journal, proc.Envelopes = log, router, e.Journal, e.Faults
@@ -183,7 +183,7 @@ func Start(ctx context.Context, c Config) (_ *Emulator, err error) {
 	control.Handle("/_sesinbound/config", configHandler(e.SES))
 	e.httpSrv = &http.Server{
 		Handler: &endpoint.Router{
-			AWS:         e.Faults.Middleware(fakes.Handler(be.FakeS3, be.FakeKMS)),
+			AWS:         fakes.Handler(be.FakeS3, be.FakeKMS),
 			Control:     endpoint.RequireToken(c.AdminToken, control),
 			SES:         e.SES,
 			IsSESAction: sesapi.IsOperation,

@@ -63,7 +63,7 @@ func (p *Processor) WriteSetupNotifications(ctx context.Context) error {
 				continue
 			}
 			var ar ActionResult
-			content := append(make([]byte, 0, len(body)+16), body...)
+			content := NewFrame(append(make([]byte, 0, len(body)+FrameTailroom), body...), 0)
 			if err := p.storeS3(ctx, SetupNotificationID, r.Name, s, content, true, encrypt.VariantSES, &ar); err != nil {
 				return fmt.Errorf("setup notification for rule %s: %w", r.Name, err)
 			}
@@ -79,6 +79,6 @@ func (p *Processor) WriteSetupNotifications(ctx context.Context) error {
 func (p *Processor) WriteSetupNotification(ctx context.Context, rule string, s *S3Action) error {
 	body := SetupNotification(p.now())
 	var ar ActionResult
-	content := append(make([]byte, 0, len(body)+16), body...)
+	content := NewFrame(append(make([]byte, 0, len(body)+FrameTailroom), body...), 0)
 	return p.storeS3(ctx, SetupNotificationID, rule, s, content, true, encrypt.VariantSES, &ar)
 }

@@ -11,10 +11,6 @@ func (n receiptRuleSetName) ruleSet(s *Service) *receipt.RuleSet {
 	return &receipt.RuleSet{AccountID: s.cfg.AccountID, Region: s.cfg.Region, Metadata: &receipt.RuleSetMetadata{Name: n.name}}
 }
 
-func receiptFilters(s *Service, f receipt.Filter) *receipt.RuleSet {
-	return &receipt.RuleSet{AccountID: s.cfg.AccountID, Region: s.cfg.Region, Filters: []receipt.Filter{f}}
-}
-
 func receiptDomains(s *Service, d string) *receipt.RuleSet {
 	return &receipt.RuleSet{AccountID: s.cfg.AccountID, Region: s.cfg.Region, VerifiedDomains: []string{d}}
 }

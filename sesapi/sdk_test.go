@@ -109,7 +109,7 @@ func TestRuleSets(t *testing.T) {
 		t.Errorf("AlreadyExists.Name = %q", aws.ToString(e.Name))
 	}
 	_, err = c.CreateReceiptRuleSet(ctx, &ses.CreateReceiptRuleSetInput{RuleSetName: aws.String("bad name!")})
-	wantCode(t, "Create bad name", err, "InvalidParameterValue")
+	wantCode(t, "Create bad name", err, "ValidationError") // bad characters, as SES probes show
 
 	list := must[*ses.ListReceiptRuleSetsOutput](t, "List")(c.ListReceiptRuleSets(ctx, &ses.ListReceiptRuleSetsInput{}))
 	var names []string

@@ -206,9 +206,10 @@ func (s *Service) requestID() string {
 	return id.String()
 }
 
-// validateRule checks a rule through the rules file's validator and fills in
-// SES's defaults. The file reports file:line; the API reports the same
-// problems as InvalidParameterValue, naming the member.
+// validateRule checks a rule with the rules file's validator
+// (receipt.RuleSet.CheckRule) and fills in SES's defaults. The file
+// reports the problems at file:line; the API reports them with the SES code
+// of their kind, naming the member.
 func (s *Service) validateRule(r *receipt.Rule) *Error {
 	if len(r.Actions) > MaxActionsPerRule {
 		return errorf(CodeLimitExceeded, "Too many actions: a rule takes at most %d, got %d", MaxActionsPerRule, len(r.Actions))
@@ -218,37 +219,42 @@ func (s *Service) validateRule(r *receipt.Rule) *Error {
 			return errorf(CodeInvalidParameterValue, "Stop action, if any, must be placed at the end of the actions list")
 		}
 	}
-	rs := &receipt.RuleSet{AccountID: s.cfg.AccountID, Region: s.cfg.Region, Rules: []receipt.Rule{*r}}
-	if err := s.validate(rs, "Rules[0]", "Rule"); err != nil {
-		return err
-	}
-	*r = rs.Rules[0] // with the defaults applied
-	return nil
+	return s.report(s.base().CheckRule(r), "", "Rule.")
 }
 
-// validate runs receipt's validator and reports its problems as one SES
-// error; the field paths it names are rewritten from the file's (from) to
-// the API's (to).
+// base is an empty rule set of the instance's account and region, the
+// context the validator checks a rule or name in.
+func (s *Service) base() *receipt.RuleSet {
+	return &receipt.RuleSet{AccountID: s.cfg.AccountID, Region: s.cfg.Region}
+}
+
+// validate checks a rule set holding one name, filter or domain, and
+// reports its problems with their field paths rewritten from the file's
+// (from) to the API's (to).
 func (s *Service) validate(rs *receipt.RuleSet, from, to string) *Error {
-	err := rs.Validate()
-	if err == nil {
+	return s.report(rs.Check(), from, to)
+}
+
+// report turns the validator's problems into one SES error: the code of the
+// first problem's kind (LimitExceeded when any is a limit), and every
+// problem in the message, "; "-separated as SES joins its own.
+func (s *Service) report(ps []receipt.Problem, from, to string) *Error {
+	if len(ps) == 0 {
 		return nil
 	}
-	ce, ok := err.(*receipt.ConfigError)
-	if !ok {
-		return errorf(CodeInvalidParameterValue, "%v", err)
-	}
-	msgs := make([]string, len(ce.Problems))
-	for i, p := range ce.Problems {
+	code := ps[0].Kind.SESCode()
+	msgs := make([]string, len(ps))
+	for i, p := range ps {
+		if p.Kind == receipt.KindLimit {
+			code = CodeLimitExceeded
+		}
 		field := p.Field
-		if from != "" {
-			if rest, ok := strings.CutPrefix(field, from); ok {
-				field = to + rest
-			}
+		if rest, ok := strings.CutPrefix(field, from); ok {
+			field = to + rest
 		}
 		msgs[i] = fmt.Sprintf("%s: %s", field, p.Msg)
 	}
-	return errorf(CodeInvalidParameterValue, "%s", strings.Join(msgs, "; "))
+	return errorf(code, "%s", strings.Join(msgs, "; "))
 }
 
 // checkTargets makes SES's checks of what the rule's actions name.

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/sesinbound/sesinbound/receipt"
 )
 
 // APIVersion is the SES v1 API version served.
@@ -534,8 +536,7 @@ func (s *Service) createReceiptFilter(ctx context.Context, f form, w *xw) *Error
 	if err != nil {
 		return err
 	}
-	rs := receiptFilters(s, flt)
-	if err := s.validate(rs, "Filters[0]", "Filter"); err != nil {
+	if err := s.report(receipt.CheckFilter(&flt), "", "Filter."); err != nil {
 		return err
 	}
 	return s.update(func(st *state) *Error {
