@@ -112,8 +112,9 @@ func (f form) list(prefix string) ([]string, *Error) {
 	return out, nil
 }
 
-// actionTypes are the members of receipt.Action, by their API name.
-var actionTypes = func() map[string]int {
+// actionTypes returns the members of receipt.Action: field index by API
+// name.
+func actionTypes() map[string]int {
 	t := reflect.TypeOf(receipt.Action{})
 	m := map[string]int{}
 	for i := 0; i < t.NumField(); i++ {
@@ -122,7 +123,7 @@ var actionTypes = func() map[string]int {
 		}
 	}
 	return m
-}()
+}
 
 // rule reads a ReceiptRule at prefix (Rule). Members left out take SES's
 // defaults once validated.
@@ -179,9 +180,10 @@ func (f form) action(prefix string) (receipt.Action, *Error) {
 			}
 		}
 	})
+	members := actionTypes()
 	var known []string
 	for _, t := range names {
-		if _, ok := actionTypes[t]; ok {
+		if _, ok := members[t]; ok {
 			known = append(known, t)
 		}
 	}
@@ -189,7 +191,7 @@ func (f form) action(prefix string) (receipt.Action, *Error) {
 		return a, errorf(CodeInvalidParameterValue, "Exactly one action type must be specified for each ReceiptAction")
 	}
 	av := reflect.ValueOf(&a).Elem()
-	fv := av.Field(actionTypes[known[0]])
+	fv := av.Field(members[known[0]])
 	member := reflect.New(fv.Type().Elem())
 	mt := member.Elem().Type()
 	for i := 0; i < mt.NumField(); i++ {

@@ -193,7 +193,9 @@ func (s *Service) createReceiptRuleSet(ctx context.Context, f form, w *xw) *Erro
 }
 
 func (s *Service) checkRuleSetName(name string) *Error {
-	return s.validate(receiptRuleSetName{name}.ruleSet(s), "Metadata.Name", "RuleSetName")
+	rs := s.base()
+	rs.Metadata = &receipt.RuleSetMetadata{Name: name}
+	return s.validate(rs, "Metadata.Name", "RuleSetName")
 }
 
 func (s *Service) cloneReceiptRuleSet(ctx context.Context, f form, w *xw) *Error {
@@ -568,7 +570,7 @@ func (s *Service) listReceiptFilters(ctx context.Context, f form, w *xw) *Error 
 	s.mu.Lock()
 	filters := slices.Clone(s.st.filters)
 	s.mu.Unlock()
-	slices.SortFunc(filters, func(a, b receiptFilter) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(filters, func(a, b receipt.Filter) int { return strings.Compare(a.Name, b.Name) })
 	w.open("Filters")
 	for _, flt := range filters {
 		w.open("member")
@@ -592,7 +594,8 @@ func (s *Service) addIdentity(name string) *Error {
 
 func (s *Service) checkIdentity(name string) *Error {
 	if identityType(name) == IdentityDomain {
-		rs := receiptDomains(s, name)
+		rs := s.base()
+		rs.VerifiedDomains = []string{name}
 		return s.validate(rs, "VerifiedDomains[0]", "Domain")
 	}
 	if strings.Count(name, "@") != 1 || strings.HasPrefix(name, "@") || strings.HasSuffix(name, "@") {
