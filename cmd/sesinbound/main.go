@@ -102,13 +102,16 @@ Usage:
   sesinbound version                   print the version
 
 Flags of serve and doctor (each also read from the environment variable shown):
-  --config PATH        SESINBOUND_CONFIG        rules file, YAML or JSON (default: built-in
+  --config PATH        SESINBOUND_CONFIG        rules file, YAML or JSON, loaded as the active
+                                                rule set named by its Metadata.Name (default
+                                                "sesinbound"; default rules: the built-in
                                                 catch-all rule "store-all" to bucket ses-inbound)
   --smtp-addr ADDR     SESINBOUND_SMTP_ADDR     SMTP listener (default 127.0.0.1:2525)
   --aws-addr ADDR      SESINBOUND_AWS_ADDR      embedded S3 + KMS endpoint and /_sesinbound/
                                                 paths (default 127.0.0.1:4566)
-  --data-dir DIR       SESINBOUND_DATA_DIR      persist the embedded S3 and KMS, the TLS and
-                                                SNS-signing keys here (default: memory only)
+  --data-dir DIR       SESINBOUND_DATA_DIR      persist the embedded S3 and KMS, the SES API's
+                                                configuration, the TLS and SNS-signing keys
+                                                here (default: memory only)
   --s3-endpoint URL    SESINBOUND_S3_ENDPOINT   use this S3 instead of the embedded one; "aws"
                                                 for AWS itself, "embedded" to force the fake.
                                                 Default: AWS_ENDPOINT_URL_S3, else
