@@ -106,6 +106,7 @@ type Server struct {
 	smtp    *smtp.Server
 	buffers buffers // where messages are read
 
+	initOnce sync.Once
 	mu       sync.Mutex
 	conns    map[net.Conn]struct{} // open connections, to close at shutdown
 	inflight int                   // messages between DATA and their reply
@@ -132,10 +133,11 @@ func (s *Server) Serve(ln net.Listener) error {
 	return s.smtp.Serve(&listener{Listener: ln, srv: s})
 }
 
-func (s *Server) init() {
-	if s.smtp != nil {
-		return
-	}
+// init builds the go-smtp server once: Serve and Close may run at the same
+// time (an emulator closed before its first connection).
+func (s *Server) init() { s.initOnce.Do(s.build) }
+
+func (s *Server) build() {
 	srv := smtp.NewServer(smtp.BackendFunc(s.newSession))
 	srv.Domain = orDefault(s.Hostname, DefaultHostname)
 	srv.MaxMessageBytes = orDefault(s.MaxMessageBytes, DefaultMaxMessageBytes)
