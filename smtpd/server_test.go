@@ -40,7 +40,9 @@ func (r *stubReceiver) AcceptsConnection(_ context.Context, addr netip.Addr) err
 	return nil
 }
 
-func (r *stubReceiver) AcceptsRecipient(_ context.Context, rcpt string, c receipt.Client) error {
+func (r *stubReceiver) Snapshot() *receipt.Snapshot { return nil }
+
+func (r *stubReceiver) AcceptsRecipient(_ context.Context, _ *receipt.Snapshot, rcpt string, c receipt.Client) error {
 	switch {
 	case strings.HasSuffix(rcpt, "@example.com"):
 		return nil
