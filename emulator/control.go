@@ -10,6 +10,7 @@ import (
 
 	"github.com/sesinbound/sesinbound/backend"
 	"github.com/sesinbound/sesinbound/receipt"
+	"github.com/sesinbound/sesinbound/sesapi"
 )
 
 // ConfigView is what GET /_sesinbound/status returns: the configuration
@@ -40,7 +41,7 @@ type Finding struct {
 
 // Config returns the configuration in use.
 func (e *Emulator) Config() ConfigView {
-	rs := e.Processor.Rules()
+	rs := e.SES.RuleSet() // the live configuration, as the SES API leaves it
 	v := ConfigView{RuleSet: ruleSetShape(rs), Source: rs.Source, DataDir: e.cfg.DataDir,
 		SMTPAddr: e.SMTPAddr(), URL: e.URL(), Version: e.cfg.Version, AdminToken: e.cfg.AdminToken != "",
 		Findings: []Finding{}}
@@ -59,10 +60,10 @@ func (e *Emulator) statusHandler(w http.ResponseWriter, r *http.Request) {
 	enc.Encode(e.Config())
 }
 
-// ruleSetShape renders a rule set with the rules file's keys: through
-// YAML, whose tags are the file's, leaving out what is unset.
+// ruleSetShape renders a rule set with the rules file's keys, as
+// `sesinbound rules export` and GET /_sesinbound/config write it.
 func ruleSetShape(rs *receipt.RuleSet) map[string]any {
-	b, err := yaml.Marshal(rs)
+	b, err := sesapi.Export(rs)
 	if err != nil {
 		return map[string]any{"error": err.Error()}
 	}

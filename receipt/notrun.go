@@ -20,16 +20,16 @@ type NotRunRule struct {
 	By string `json:"by,omitempty"`
 }
 
-// WithNotRun returns a copy of res with NotRun filled in from the rule set
-// the message ran under. It is worked out when asked for, not while the
+// WithNotRun returns a copy of res with NotRun filled in from the
+// configuration snapshot the message ran under. It is worked out when asked for, not while the
 // message is delivered: most records are never read, and a rule set of 200
 // rules would otherwise cost 199 entries per message.
 func (res *Result) WithNotRun() *Result {
 	out := *res
-	rs := res.ruleSet
-	if rs == nil {
+	if res.snapshot == nil {
 		return &out
 	}
+	rs, m := res.snapshot.rules, res.snapshot.match
 	ran := make(map[string]bool, len(res.Rules))
 	for _, r := range res.Rules {
 		ran[r.Name] = true
@@ -41,7 +41,6 @@ func (res *Result) WithNotRun() *Result {
 			lastFailed = lastFailed || (a.Error != "" && a.Type == "S3Action")
 		}
 	}
-	m := newMatcher(rs)
 	matched := map[int]bool{}
 	var buf []int
 	for _, rc := range res.Recipients {

@@ -22,6 +22,7 @@ type Result struct {
 	Client     Client       `json:"client"`
 	Size       int          `json:"size"`
 	Subject    string       `json:"subject"` // the Subject header as written
+	RuleSet    string       `json:"ruleSet"` // the receipt rule set that ran
 	Verdicts   Verdicts     `json:"verdicts"`
 	Reply      *Reply       `json:"reply,omitempty"`
 	Rules      []RuleResult `json:"rules"`
@@ -29,7 +30,7 @@ type Result struct {
 	// NotRun is the rules that did not run and why; see Result.WithNotRun.
 	NotRun []NotRunRule `json:"notRun,omitempty"`
 
-	ruleSet *RuleSet // the snapshot the message ran under
+	snapshot *Snapshot // the configuration the message ran under
 }
 
 // Reply is the SMTP reply a message got.

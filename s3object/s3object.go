@@ -1,7 +1,8 @@
 // Package s3object reads a stored message back as a user's own decryptor
 // would: HeadObject for the metadata, then, for an SES envelope, GetObject
-// through the official Go S3 Encryption Client (v3, legacy "kms" wrapping
-// enabled, any key), else a plain GetObject. `sesinbound decrypt` and the
+// through the official Go S3 Encryption Client (v4, legacy "kms" wrapping
+// enabled, any key, commitment policy REQUIRE_ENCRYPT_ALLOW_DECRYPT, as SES
+// mail needs), else a plain GetObject. `sesinbound decrypt` and the
 // web page's decrypted views both read through Open, so what they show is
 // what the official client gets.
 //
@@ -16,8 +17,9 @@ import (
 	"log"
 	"strings"
 
-	s3ec "github.com/aws/amazon-s3-encryption-client-go/v3/client"
-	"github.com/aws/amazon-s3-encryption-client-go/v3/materials"
+	s3ec "github.com/aws/amazon-s3-encryption-client-go/v4/client"
+	"github.com/aws/amazon-s3-encryption-client-go/v4/commitment"
+	"github.com/aws/amazon-s3-encryption-client-go/v4/materials"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
@@ -72,6 +74,9 @@ func Open(ctx context.Context, s3c *s3.Client, kmsc materials.KmsAPIClient, buck
 	}
 	ec, err := s3ec.New(s3c, cmm, func(o *s3ec.EncryptionClientOptions) {
 		o.Logger = log.New(io.Discard, "", 0)
+		// SES encrypts with AES-GCM without key commitment; v4's default,
+		// REQUIRE_ENCRYPT_REQUIRE_DECRYPT, refuses to read that.
+		o.CommitmentPolicy = commitment.REQUIRE_ENCRYPT_ALLOW_DECRYPT
 	})
 	if err != nil {
 		return nil, fmt.Errorf("decrypt %s: %w", where, err)

@@ -16,7 +16,8 @@ import (
 )
 
 // decrypt prints one stored message. It reads through the official Go S3
-// Encryption Client (v3, legacy wrapping enabled, any key), the way a user's
+// Encryption Client (v4, legacy wrapping enabled, any key, commitment policy
+// REQUIRE_ENCRYPT_ALLOW_DECRYPT, as SES mail needs), the way a user's
 // own decryptor would, rather than through sesinbound's code, so it also
 // proves the object is readable by the official client.
 func decrypt(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
