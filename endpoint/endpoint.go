@@ -89,7 +89,6 @@ func (rt *Router) isSES(r *http.Request) bool {
 	return err == nil && rt.IsSESAction(vals.Get("Action"))
 }
 
-
 // isBrowserRoot reports a browser opening the endpoint's root: GET / that
 // accepts HTML and carries no AWS signature.
 func isBrowserRoot(r *http.Request) bool {
