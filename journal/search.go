@@ -75,7 +75,7 @@ func (q Search) Matches(res *receipt.Result) bool {
 }
 
 func (t term) matches(res *receipt.Result) bool {
-	has := func(s string) bool { return containsFold(s, t.text) }
+	has := func(s string) bool { return hasFold(s, t.text) }
 	to := func() bool {
 		for _, r := range res.Recipients {
 			if has(r) {
@@ -107,8 +107,8 @@ func (t term) matches(res *receipt.Result) bool {
 	return to() || has(res.From) || has(res.Subject) || rule() || has(res.MessageID)
 }
 
-// containsFold is strings.Contains ignoring case; sub is lower case.
-func containsFold(s, sub string) bool {
+// hasFold is strings.Contains ignoring case; sub is lower case.
+func hasFold(s, sub string) bool {
 	return strings.Contains(strings.ToLower(s), sub)
 }
 
