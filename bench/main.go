@@ -9,6 +9,9 @@
 //	                               RSS and rate as it grows, then a full listing
 //	go run ./bench -rows memory -sizes 10KB -c 8 -cpuprofile prof
 //	                               one cell, with a CPU profile of sesinbound in prof/
+//	go run ./bench -rows memory -baseline /tmp/sesinbound-main
+//	                               the memory-only row of this tree and of another
+//	                               binary, interleaved: a before and after in one run
 //
 // Each row drives real SMTP: N messages over C persistent connections, and
 // the latency of each from the end of DATA to the reply. The machines are
@@ -58,6 +61,7 @@ type options struct {
 	out      string
 	keep     bool
 	profiles string // a directory for the sesinbound rows' CPU profiles
+	baseline string // another sesinbound binary, run beside the memory row
 	million  int    // mails in the scale row
 }
 
@@ -83,6 +87,7 @@ func parseOptions(args []string) (options, error) {
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory (logs, data) after the run")
 	fs.IntVar(&o.million, "million", 1000000, "mails of 10 KB in the scale row (-rows million; not in the default run)")
 	fs.StringVar(&o.profiles, "cpuprofile", "", "write a CPU profile of each sesinbound row into this directory (go tool pprof)")
+	fs.StringVar(&o.baseline, "baseline", "", "another sesinbound binary (e.g. built from main) run as a second memory-only row, interleaved: a before and after in one run")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}

@@ -138,6 +138,14 @@ func (rep *report) startRows(lb *lab, rules string) error {
 		}
 		t.name = "sesinbound, embedded, memory only"
 		add("memory", t)
+		if o.baseline != "" {
+			b, err := lb.startSesinbound("sesinbound-baseline", sesinboundOpts{rules: rules, bucket: "bench", bin: o.baseline})
+			if err != nil {
+				return err
+			}
+			b.name = "baseline " + filepath.Base(o.baseline) + ", embedded, memory only"
+			add("memory-baseline", b)
+		}
 	}
 	if o.rows["data-dir"] {
 		d, err := lb.startDurableSink()

@@ -185,6 +185,7 @@ type sesinboundOpts struct {
 	env     []string // e.g. credentials for the external S3
 	bucket  string   // what reset empties
 	profile string   // a CPU profile file, or ""
+	bin     string   // another sesinbound binary; "" is the one under test
 }
 
 // startSesinbound runs sesinbound and waits for its greeting. Its reset
@@ -207,7 +208,11 @@ func (lb *lab) startSesinbound(name string, o sesinboundOpts) (*target, error) {
 	if o.profile != "" {
 		args = append(args, "--cpu-profile", o.profile)
 	}
-	p, err := lb.start(name, lb.sesinbound, args, o.env)
+	bin := lb.sesinbound
+	if o.bin != "" {
+		bin = o.bin
+	}
+	p, err := lb.start(name, bin, args, o.env)
 	if err != nil {
 		return nil, err
 	}
