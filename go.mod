@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	github.com/aws/amazon-s3-encryption-client-go/v3 v3.0.0
+	github.com/aws/amazon-s3-encryption-client-go/v4 v4.0.0
 	github.com/aws/aws-lambda-go v1.54.0
 	github.com/aws/aws-sdk-go v1.55.8
 	github.com/aws/aws-sdk-go-v2 v1.47.7

@@ -7,11 +7,9 @@
 //	                               (-durable FILE: the durable sink)
 //	go run ./bench -rows million   a million mails of 10 KB into the default mode:
 //	                               RSS and rate as it grows, then a full listing
+//	go run ./bench -rows restart   sesinbound --data-dir restarted on a million objects
 //	go run ./bench -rows memory -sizes 10KB -c 8 -cpuprofile prof
 //	                               one cell, with a CPU profile of sesinbound in prof/
-//	go run ./bench -rows memory -baseline /tmp/sesinbound-main
-//	                               the memory-only row of this tree and of another
-//	                               binary, interleaved: a before and after in one run
 //
 // Each row drives real SMTP: N messages over C persistent connections, and
 // the latency of each from the end of DATA to the reply. The machines are
@@ -61,8 +59,8 @@ type options struct {
 	out      string
 	keep     bool
 	profiles string // a directory for the sesinbound rows' CPU profiles
-	baseline string // another sesinbound binary, run beside the memory row
 	million  int    // mails in the scale row
+	baseline string // another checkout, whose memory-only row runs alongside
 }
 
 // profileFor names the CPU profile of a sesinbound row, or "" for none.
@@ -85,9 +83,9 @@ func parseOptions(args []string) (options, error) {
 	fs.IntVar(&o.startups, "startups", 20, "startups timed for the startup median")
 	fs.StringVar(&o.out, "o", "", "also write the report to this file")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory (logs, data) after the run")
-	fs.IntVar(&o.million, "million", 1000000, "mails of 10 KB in the scale row (-rows million; not in the default run)")
+	fs.IntVar(&o.million, "million", 1000000, "mails of 10 KB in the scale row (-rows million), objects in the restart row (-rows restart); neither is in the default run")
+	fs.StringVar(&o.baseline, "baseline", "", "also run the memory-only and --data-dir rows of sesinbound built from this checkout (an A/B in one run)")
 	fs.StringVar(&o.profiles, "cpuprofile", "", "write a CPU profile of each sesinbound row into this directory (go tool pprof)")
-	fs.StringVar(&o.baseline, "baseline", "", "another sesinbound binary (e.g. built from main) run as a second memory-only row, interleaved: a before and after in one run")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}

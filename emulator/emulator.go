@@ -161,7 +161,9 @@ func Start(ctx context.Context, c Config) (_ *Emulator, err error) {
 	warnIfExposed(log, "smtp", e.smtpLn.Addr())
 	warnIfExposed(log, "aws", e.awsLn.Addr())
 
-	signer := &events.Signer{BaseURL: e.URL(), Dir: c.DataDir}
+	// The SNS certificate is fetched over https (bothListener), as SNS
+	// verifiers insist.
+	signer := &events.Signer{BaseURL: "https://" + e.AWSAddr(), Dir: c.DataDir}
 	router, err := newRouter(ctx, file, signer, getenv)
 	if err != nil {
 		return nil, err
@@ -214,7 +216,7 @@ func Start(ctx context.Context, c Config) (_ *Emulator, err error) {
 	e.smtpSrv = smtpSrv
 
 	httpSrv, awsLn, smtpLn := e.httpSrv, e.awsLn, e.smtpLn
-	go func() { e.errc <- serveHTTP(httpSrv, awsLn) }()
+	go func() { e.errc <- serveHTTP(httpSrv, bothListener{awsLn, tlsConfig}) }()
 	go func() { e.errc <- smtpSrv.Serve(smtpLn) }()
 
 	if err := proc.WriteSetupNotifications(startCtx); err != nil {

@@ -93,6 +93,10 @@ type Server struct {
 	// DeliverTimeout bounds the work done after DATA before the reply; past
 	// it the sender gets 451. 0 means DefaultDeliverTimeout.
 	DeliverTimeout time.Duration
+	// AllExtensions leaves go-smtp's EHLO reply as it is (PIPELINING,
+	// 8BITMIME, ENHANCEDSTATUSCODES, CHUNKING, SIZE, LIMITS, STARTTLS); by
+	// default it is rewritten to what SES offers, 8BITMIME and STARTTLS.
+	AllExtensions bool
 	// TLSConfig enables STARTTLS when set; nil offers no STARTTLS.
 	TLSConfig *tls.Config
 	// Rand feeds the token in the greeting; nil means crypto/rand.
