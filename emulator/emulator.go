@@ -129,6 +129,7 @@ func Start(ctx context.Context, c Config) (_ *Emulator, err error) {
 		return nil, err
 	}
 	e.Journal = journal.New(0)
+	e.Journal.Epoch = uint64(time.Now().UnixNano()) // tells this run's cursors from an earlier run's
 	e.Faults = faults.New()
 	if rules.Faults != nil {
 		if err := e.Faults.Set(*rules.Faults); err != nil {
@@ -147,6 +148,7 @@ func Start(ctx context.Context, c Config) (_ *Emulator, err error) {
 	control.Handle("/_sesinbound/health", endpoint.Health(&e.ready, c.Version))
 	control.Handle("/_sesinbound/messages", e.Journal.Handler())
 	control.Handle("/_sesinbound/messages/", e.Journal.Handler())
+	control.Handle("/_sesinbound/events", e.Journal.Handler())
 	control.Handle("/_sesinbound/sns/", signer.Handler())
 	control.Handle("/_sesinbound/faults", e.Faults.Handler())
 	e.httpSrv = &http.Server{

@@ -70,6 +70,7 @@ type Result struct {
 	Recipients []string     `json:"recipients"`
 	Client     Client       `json:"client"`
 	Size       int          `json:"size"`
+	Subject    string       `json:"subject,omitempty"` // the Subject header, RFC 2047 words decoded
 	Verdicts   Verdicts     `json:"verdicts"`
 	Reply      *Reply       `json:"reply,omitempty"`
 	Rules      []RuleResult `json:"rules"`
@@ -222,6 +223,7 @@ func (p *Processor) Deliver(ctx context.Context, msg *Message) (*Result, error) 
 	d.res.Verdicts = d.baseVerdicts(scan)
 	d.hdrEnd = HeaderEnd(data)
 	fields := ParseHeader(data[:d.hdrEnd])
+	d.res.Subject = subject(fields)
 	d.trace = trace{
 		id:        id,
 		at:        d.res.Received,

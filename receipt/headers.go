@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"mime"
 	"net/mail"
 	"net/netip"
 	"strconv"
@@ -259,6 +260,21 @@ func fromDomain(fields []Field) string {
 			return domainOf(list[0].Address)
 		}
 		return domainOf(f.Value)
+	}
+	return ""
+}
+
+// subject returns the first Subject field, its RFC 2047 encoded words
+// decoded when they can be.
+func subject(fields []Field) string {
+	for _, f := range fields {
+		if strings.EqualFold(f.Name, "Subject") {
+			v := strings.TrimSpace(f.Value)
+			if dec, err := new(mime.WordDecoder).DecodeHeader(v); err == nil {
+				return dec
+			}
+			return v
+		}
 	}
 	return ""
 }

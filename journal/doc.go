@@ -1,0 +1,16 @@
+// Package journal keeps the record of the messages sesinbound received, for
+// tests to assert on: each message's envelope, SMTP reply, the rules that
+// ran and what each action did, with the exact notification JSON emitted.
+// It serves the record as JSON under /_sesinbound/messages, lets a client
+// wait there for the next matching message (a long poll with a cursor),
+// streams every record as Server-Sent Events on /_sesinbound/events, and
+// can post each record to a webhook.
+//
+// A message enters the record only once it is processed: every rule and
+// action has run, every event has been emitted and the SMTP reply is known.
+// Waiters and streams wake by broadcast (a channel closed by Record); none
+// of them polls, and none of them slows Record down.
+//
+// It keeps the newest entries only (Max), in memory; it is a test aid, not
+// storage.
+package journal
