@@ -39,8 +39,10 @@ type Emulator struct {
 	Journal   *journal.Journal
 	Faults    *faults.Registry
 	Processor *receipt.Processor
+	Webhook   *journal.Webhook // nil without Config.Webhook
 
 	log     *slog.Logger
+	dataDir string
 	smtpLn  net.Listener
 	awsLn   net.Listener
 	httpSrv *http.Server
@@ -73,7 +75,7 @@ func Start(ctx context.Context, c Config) (_ *Emulator, err error) {
 		}
 	}
 
-	e := &Emulator{Rules: rules, log: log, errc: make(chan error, 2)}
+	e := &Emulator{Rules: rules, log: log, dataDir: c.DataDir, errc: make(chan error, 2)}
 	defer func() {
 		if err != nil {
 			e.Close()
@@ -151,6 +153,11 @@ func Start(ctx context.Context, c Config) (_ *Emulator, err error) {
 	control.Handle("/_sesinbound/events", e.Journal.Handler())
 	control.Handle("/_sesinbound/sns/", signer.Handler())
 	control.Handle("/_sesinbound/faults", e.Faults.Handler())
+	control.Handle("/_sesinbound/reset", e.resetHandler())
+	if c.Webhook != "" {
+		e.Webhook = &journal.Webhook{URL: c.Webhook, Log: log}
+		control.Handle("/_sesinbound/webhook", e.Webhook.Handler())
+	}
 	e.httpSrv = &http.Server{
 		Handler: &endpoint.Router{
 			AWS:     e.Faults.Middleware(fakes.Handler(be.FakeS3, be.FakeKMS)),
@@ -164,6 +171,11 @@ func Start(ctx context.Context, c Config) (_ *Emulator, err error) {
 	// Shutdown has let the messages in DATA finish.
 	runCtx, runCancel := context.WithCancel(context.WithoutCancel(ctx))
 	e.cancel = runCancel
+	if e.Webhook != nil {
+		head := e.Journal.Head()
+		e.Webhook.After = &head
+		go e.Webhook.Run(runCtx, e.Journal)
+	}
 	smtpSrv := smtpd.NewServer(runCtx, proc, log)
 	smtpSrv.Hostname = hostname
 	smtpSrv.TLSConfig = tlsConfig

@@ -111,6 +111,9 @@ Flags of serve and doctor (each also read from the environment variable shown):
   --log-format FORMAT  SESINBOUND_LOG_FORMAT    text or json (default text)
   --admin-token TOKEN  SESINBOUND_ADMIN_TOKEN   require "Authorization: Bearer TOKEN" for the
                                                 /_sesinbound/ calls that change state
+  --webhook URL        SESINBOUND_WEBHOOK       POST each processed message's record to URL as
+                                                JSON, in the background (3 retries; status at
+                                                GET /_sesinbound/webhook)
 Limits (SES's where it has one; sizes take KB, MB, GB):
   --max-message-size SIZE   SESINBOUND_MAX_MESSAGE_SIZE   default 40MB (552 5.3.4)
   --max-recipients N        SESINBOUND_MAX_RECIPIENTS     default 1000 (452 4.5.3)
