@@ -1,0 +1,240 @@
+package sesinboundtest_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/emersion/go-smtp"
+
+	"github.com/sesinbound/sesinbound/emulator"
+	"github.com/sesinbound/sesinbound/sesinboundtest"
+)
+
+const rules = `
+Rules:
+  - Name: bounce-nobody
+    Enabled: true
+    Recipients: [nobody@example.com]
+    Actions:
+      - BounceAction: {SmtpReplyCode: "550", StatusCode: "5.1.1", Message: No such mailbox, Sender: mailer-daemon@example.com}
+      - StopAction: {Scope: RuleSet}
+  - Name: inbox
+    Enabled: true
+    Recipients: [example.com]
+    Actions:
+      - S3Action:
+          BucketName: inbound
+          ObjectKeyPrefix: mail/
+          KmsKeyArn: arn:aws:kms:us-east-1:000000000000:alias/aws/ses
+      - SNSAction: {TopicArn: "arn:aws:sns:us-east-1:000000000000:mail"}
+`
+
+func mail(from, to, subject, body string) []byte {
+	return []byte(fmt.Sprintf("From: %s\r\nTo: %s\r\nSubject: %s\r\n\r\n%s\r\n", from, to, subject, body))
+}
+
+// Each parallel test starts its own server; none sees another's mail.
+func TestParallel(t *testing.T) {
+	for i := range 4 {
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			t.Parallel()
+			srv := sesinboundtest.Start(t, sesinboundtest.WithRules([]byte(rules)), sesinboundtest.WithLog(slog.LevelInfo))
+			ctx := t.Context()
+			to := fmt.Sprintf("user%d@example.com", i)
+			// The waiter is there before the mail.
+			type result struct {
+				m   *sesinboundtest.Message
+				err error
+			}
+			done := make(chan result, 1)
+			go func() {
+				m, err := srv.WaitFor(ctx, sesinboundtest.Filter{To: strings.ToUpper(to), Subject: "code"})
+				done <- result{m, err}
+			}()
+			id, err := srv.Send(ctx, "sender@example.org", []string{to}, mail("sender@example.org", to, fmt.Sprint("Your code ", i), fmt.Sprint("secret ", i)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := <-done
+			if r.err != nil {
+				t.Fatal(r.err)
+			}
+			m := r.m
+			if m.ID != id || m.Reply.Code != 250 || len(m.Objects) != 1 || m.Objects[0].Bucket != "inbound" {
+				t.Fatalf("message = %+v, want %s stored in inbound", m.Result, id)
+			}
+			body, err := m.Decrypted(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(body), fmt.Sprint("secret ", i)) || !strings.Contains(string(body), "X-SES-RECEIPT:") {
+				t.Fatalf("decrypted = %q", body)
+			}
+			// The SNS notification was emitted (to no receiver: recorded) before the record.
+			if len(m.Events) != 1 || m.Events[0].Action != "SNSAction" || m.Events[0].Delivery != "recorded" || !strings.Contains(string(m.Events[0].Payload), id) {
+				t.Fatalf("events = %+v", m.Events)
+			}
+			all, err := srv.Messages(ctx, sesinboundtest.Filter{})
+			if err != nil || len(all) != 1 {
+				t.Fatalf("another test's mail is visible: %d, %v", len(all), err)
+			}
+		})
+	}
+}
+
+func TestWaitTimeoutAndCursor(t *testing.T) {
+	srv := sesinboundtest.Start(t)
+	ctx := t.Context()
+	if _, err := srv.Send(ctx, "a@example.org", []string{"x@example.com"}, mail("a@example.org", "x@example.com", "first", "1")); err != nil {
+		t.Fatal(err)
+	}
+	first, err := srv.WaitFor(ctx, sesinboundtest.Filter{To: "x@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// After the first message's cursor, only later ones count: none yet.
+	wctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	_, err = srv.WaitFor(wctx, sesinboundtest.Filter{To: "x@example.com", After: first.Cursor})
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "to=x%40example.com") {
+		t.Fatalf("WaitFor at the deadline = %v", err)
+	}
+	if _, err := srv.Send(ctx, "a@example.org", []string{"x@example.com"}, mail("a@example.org", "x@example.com", "second", "2")); err != nil {
+		t.Fatal(err)
+	}
+	second, err := srv.WaitFor(ctx, sesinboundtest.Filter{To: "x@example.com", After: first.Cursor})
+	if err != nil || second.Subject != "second" {
+		t.Fatalf("after the cursor: %v %v", second, err)
+	}
+}
+
+func TestReset(t *testing.T) {
+	srv := sesinboundtest.Start(t, sesinboundtest.WithRules([]byte(rules)),
+		sesinboundtest.WithConfig(func(c *emulator.Config) { c.AdminToken = "s3cret" }))
+	ctx := t.Context()
+	id, err := srv.Send(ctx, "a@example.org", []string{"x@example.com"}, mail("a@example.org", "x@example.com", "hi", "1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := srv.WaitFor(ctx, sesinboundtest.Filter{ID: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Without the token, reset is refused.
+	resp, err := http.Post(srv.Endpoint()+"/_sesinbound/reset", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("reset without the token = %d", resp.StatusCode)
+	}
+	if err := srv.Reset(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := srv.Messages(ctx, sesinboundtest.Filter{}); len(got) != 0 {
+		t.Fatalf("%d messages after Reset", len(got))
+	}
+	s3c := s3.NewFromConfig(srv.AWSConfig())
+	if _, err := s3c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("inbound"), Key: aws.String(m.Objects[0].Key)}); err == nil {
+		t.Fatal("the object survived Reset")
+	}
+	if _, err := s3c.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String("inbound")}); err != nil {
+		t.Fatalf("the bucket went with Reset: %v", err)
+	}
+	// Keys and rules stay: the next message is stored and decrypts.
+	id, err = srv.Send(ctx, "a@example.org", []string{"x@example.com"}, mail("a@example.org", "x@example.com", "again", "2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err = srv.WaitFor(ctx, sesinboundtest.Filter{ID: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Decrypted(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestBounceAndConnect(t *testing.T) {
+	srv := sesinboundtest.Start(t, sesinboundtest.WithRules([]byte(rules)))
+	ctx := t.Context()
+	c, err := sesinboundtest.Connect(srv.Endpoint(), sesinboundtest.WithSMTPAddr(srv.SMTPAddr()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Send(ctx, "a@example.org", []string{"nobody@example.com"}, mail("a@example.org", "nobody@example.com", "hi", "1")); err != nil {
+		t.Fatal(err)
+	}
+	// Without a relay the DSN is recorded, not sent: wait for that state.
+	m, err := c.WaitFor(ctx, sesinboundtest.Filter{To: "nobody@example.com", Bounced: "recorded"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Bounces) != 1 || !strings.Contains(m.Bounces[0].DSN, "5.1.1") {
+		t.Fatalf("bounces = %+v", m.Bounces)
+	}
+	if _, err := sesinboundtest.Connect("http://127.0.0.1:1"); err == nil {
+		t.Fatal("Connect to nothing succeeded")
+	}
+	// A refused recipient is an *smtp.SMTPError.
+	_, err = c.Send(ctx, "a@example.org", []string{"x@elsewhere.test"}, mail("a@example.org", "x@elsewhere.test", "hi", "1"))
+	var se *smtp.SMTPError
+	if !errors.As(err, &se) || se.Code != 550 {
+		t.Fatalf("Send to an unknown domain = %v, want 550", err)
+	}
+}
+
+// Many waiters at once, each getting its own mail.
+func TestManyWaiters(t *testing.T) {
+	srv := sesinboundtest.Start(t)
+	ctx := t.Context()
+	const n = 100
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			to := fmt.Sprintf("w%d@example.com", i)
+			m, err := srv.WaitFor(ctx, sesinboundtest.Filter{To: to})
+			if err == nil && m.Recipients[0] != to {
+				err = fmt.Errorf("waiter %d got %v", i, m.Recipients)
+			}
+			if err != nil {
+				errs <- err
+			}
+		}()
+	}
+	for i := range n {
+		to := fmt.Sprintf("w%d@example.com", i)
+		if _, err := srv.Send(ctx, "a@example.org", []string{to}, mail("a@example.org", to, "hi", "x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+// BenchmarkStart measures how long Start takes (target: well under 50 ms).
+func BenchmarkStart(b *testing.B) {
+	for b.Loop() {
+		srv, err := sesinboundtest.New(sesinboundtest.WithRules([]byte(rules)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		srv.Close()
+	}
+}
