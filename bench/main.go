@@ -6,6 +6,9 @@
 //	go run ./bench sink -addr A    only the discard sink, for outside load generators
 //	go run ./bench -rows memory -sizes 10KB -c 8 -cpuprofile prof
 //	                               one cell, with a CPU profile of sesinbound in prof/
+//	go run ./bench -rows memory,watched -sizes 10KB -c 8
+//	                               memory only, alone and with 100 waiters and
+//	                               10 event streams open (-waiters, -feeds)
 //
 // Each row drives real SMTP: N messages over C persistent connections, and
 // the latency of each from the end of DATA to the reply. The machines are
@@ -55,6 +58,8 @@ type options struct {
 	out      string
 	keep     bool
 	profiles string // a directory for the sesinbound rows' CPU profiles
+	waiters  int    // long polls held open on the "watched" row
+	feeds    int    // event streams read on the "watched" row
 }
 
 // profileFor names the CPU profile of a sesinbound row, or "" for none.
@@ -77,6 +82,8 @@ func parseOptions(args []string) (options, error) {
 	fs.IntVar(&o.startups, "startups", 20, "startups timed for the startup median")
 	fs.StringVar(&o.out, "o", "", "also write the report to this file")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory (logs, data) after the run")
+	fs.IntVar(&o.waiters, "waiters", 100, `long polls held open against the "watched" row (-rows memory,watched)`)
+	fs.IntVar(&o.feeds, "feeds", 10, `event streams read from the "watched" row`)
 	fs.StringVar(&o.profiles, "cpuprofile", "", "write a CPU profile of each sesinbound row into this directory (go tool pprof)")
 	if err := fs.Parse(args); err != nil {
 		return o, err

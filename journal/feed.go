@@ -10,6 +10,11 @@ import (
 // so proxies and clients see it alive.
 const DefaultHeartbeat = 15 * time.Second
 
+// feedCoalesce is how long a stream waits after a wake before it reads, so
+// that a burst of records goes out in one write: under load a stream
+// costs a wake per burst, not per record, for at most this much latency.
+const feedCoalesce = 10 * time.Millisecond
+
 // feedBatch bounds how many records one read of the feed takes.
 const feedBatch = 256
 
@@ -63,8 +68,10 @@ func (j *Journal) ServeEvents(w http.ResponseWriter, r *http.Request) {
 	ticker := time.NewTicker(beat)
 	defer ticker.Stop()
 	ctx := r.Context()
+	wt := j.watch(q.Filter, false)
+	defer j.unwatch(wt)
 	for {
-		p, changed := j.read(q, true)
+		p := j.Read(q)
 		if p.Reset {
 			writeEvent(bw, EventReset, p.Cursor.String(), []byte("{}"))
 		} else if p.Dropped {
@@ -82,7 +89,12 @@ func (j *Journal) ServeEvents(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		select {
-		case <-changed:
+		case <-wt.ch:
+			select {
+			case <-time.After(feedCoalesce):
+			case <-ctx.Done():
+				return
+			}
 		case <-ticker.C:
 			bw.WriteString(": ping\n\n")
 		case <-ctx.Done():

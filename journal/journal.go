@@ -36,8 +36,17 @@ type Journal struct {
 	seq      uint64            // the newest sequence number given
 	evicted  uint64            // the highest seq dropped for room
 	resetSeq uint64            // the seq the last Reset took
-	changed  chan struct{}     // closed (and replaced) when something changes
-	watched  bool              // someone holds changed
+	waiters  map[*waiter]struct{}
+}
+
+// waiter is a reader blocked until a record matching its filter comes
+// (every record when all). Record signals only the waiters whose filter
+// matches, so a waiter for another message costs one Match per record and
+// is never woken for nothing.
+type waiter struct {
+	f   Filter
+	all bool
+	ch  chan struct{} // capacity 1: signals coalesce
 }
 
 type entry struct {
@@ -62,7 +71,7 @@ func New(max int) *Journal {
 	if max <= 0 {
 		max = DefaultMax
 	}
-	return &Journal{max: max, byID: map[string]*entry{}, changed: make(chan struct{})}
+	return &Journal{max: max, byID: map[string]*entry{}, waiters: map[*waiter]struct{}{}}
 }
 
 // Record stores a snapshot of res, replacing an earlier one for the same
@@ -97,15 +106,34 @@ func (j *Journal) Record(res *receipt.Result) {
 	if len(j.entries) > 2*len(j.byID)+1024 {
 		j.entries = slices.DeleteFunc(j.entries, func(e *entry) bool { return e.dead })
 	}
-	j.broadcast()
+	for w := range j.waiters {
+		if w.all || w.f.Match(e.res) {
+			w.signal()
+		}
+	}
 }
 
-// broadcast wakes every waiter. It costs nothing when nobody waits.
-func (j *Journal) broadcast() {
-	if j.watched {
-		close(j.changed)
-		j.changed, j.watched = make(chan struct{}), false
+func (w *waiter) signal() {
+	select {
+	case w.ch <- struct{}{}:
+	default:
 	}
+}
+
+// watch registers a waiter; every record matching f (every record, when
+// all) from now on signals it, until unwatch.
+func (j *Journal) watch(f Filter, all bool) *waiter {
+	w := &waiter{f: f, all: all, ch: make(chan struct{}, 1)}
+	j.mu.Lock()
+	j.waiters[w] = struct{}{}
+	j.mu.Unlock()
+	return w
+}
+
+func (j *Journal) unwatch(w *waiter) {
+	j.mu.Lock()
+	delete(j.waiters, w)
+	j.mu.Unlock()
 }
 
 func encode(res *receipt.Result) []byte {
@@ -124,7 +152,9 @@ func (j *Journal) Reset() {
 	j.seq++
 	j.resetSeq = j.seq
 	j.entries, j.byID = nil, map[string]*entry{}
-	j.broadcast()
+	for w := range j.waiters {
+		w.signal() // a stream tells its client; a long poll looks again
+	}
 }
 
 // Get returns the JSON record of one message.
@@ -182,13 +212,6 @@ type Page struct {
 
 // Read answers q now.
 func (j *Journal) Read(q Query) Page {
-	p, _ := j.read(q, false)
-	return p
-}
-
-// read answers q and, when watch, returns a channel closed at the next
-// change.
-func (j *Journal) read(q Query, watch bool) (Page, <-chan struct{}) {
 	j.mu.Lock()
 	p := Page{Cursor: Cursor{Epoch: j.Epoch, Seq: j.seq}}
 	var after uint64
@@ -227,27 +250,27 @@ func (j *Journal) read(q Query, watch bool) (Page, <-chan struct{}) {
 		}
 		slices.Reverse(picked)
 	}
-	var ch <-chan struct{}
-	if watch {
-		ch, j.watched = j.changed, true
-	}
 	j.mu.Unlock()
 	// Records are never changed once stored, so they encode outside the lock.
 	p.Items = make([]Item, len(picked))
 	for i, e := range picked {
 		p.Items[i] = Item{Cursor: Cursor{Epoch: j.Epoch, Seq: e.seq}, ID: e.res.MessageID, JSON: e.encoded()}
 	}
-	return p, ch
+	return p
 }
 
 // Wait answers q as soon as at least one record matches, or returns the
 // empty page and ctx's error when ctx ends first. Without q.After, records
-// already kept count. Waiting is a broadcast from Record: a waiter costs
-// nothing until something is recorded.
+// already kept count. Record wakes a waiter only for a record that matches
+// its filter; nothing polls.
 func (j *Journal) Wait(ctx context.Context, q Query) (Page, error) {
+	// Watch before the first read, so that a record stored in between
+	// still signals.
+	w := j.watch(q.Filter, false)
+	defer j.unwatch(w)
 	var dropped, reset bool
 	for {
-		p, changed := j.read(q, true)
+		p := j.Read(q)
 		dropped, reset = dropped || p.Dropped, reset || p.Reset
 		p.Dropped, p.Reset = dropped, reset
 		if len(p.Items) > 0 {
@@ -256,7 +279,7 @@ func (j *Journal) Wait(ctx context.Context, q Query) (Page, error) {
 		after := p.Cursor
 		q.After = &after
 		select {
-		case <-changed:
+		case <-w.ch:
 		case <-ctx.Done():
 			return p, ctx.Err()
 		}

@@ -76,6 +76,8 @@ func (h *Webhook) Run(ctx context.Context, j *Journal) {
 		head := j.Head()
 		q.After = &head
 	}
+	w := j.watch(Filter{}, true)
+	defer j.unwatch(w)
 	for {
 		skipped := 0
 		if head := j.Head(); head.Seq-q.After.Seq > uint64(queue) {
@@ -83,7 +85,7 @@ func (h *Webhook) Run(ctx context.Context, j *Journal) {
 			skipped = int(head.Seq - q.After.Seq - uint64(queue))
 			q.After = &Cursor{Epoch: head.Epoch, Seq: head.Seq - uint64(queue)}
 		}
-		p, changed := j.read(q, true)
+		p := j.Read(q)
 		if p.Dropped {
 			skipped++ // at least one; the journal cannot say how many
 		}
@@ -103,7 +105,7 @@ func (h *Webhook) Run(ctx context.Context, j *Journal) {
 			continue
 		}
 		select {
-		case <-changed:
+		case <-w.ch:
 		case <-ctx.Done():
 			return
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -237,4 +238,61 @@ func BenchmarkStart(b *testing.B) {
 		}
 		srv.Close()
 	}
+}
+
+// BenchmarkWaitLatency measures how long after the 250 reply a waiter
+// already blocked in WaitFor returns the message: p50 and p99 over b.N
+// messages, as metrics. The record is stored before the reply is written,
+// so the waiter can even return first (a negative figure).
+func BenchmarkWaitLatency(b *testing.B) {
+	srv := sesinboundtest.Start(b)
+	ctx := b.Context()
+	cursor, err := srv.Cursor(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var lats []time.Duration
+	for i := 0; b.Loop(); i++ {
+		to := fmt.Sprintf("lat%d@example.com", i)
+		got := make(chan time.Time, 1)
+		go func() {
+			m, err := srv.WaitFor(ctx, sesinboundtest.Filter{To: to, After: cursor})
+			if err != nil {
+				b.Error(err)
+			} else {
+				cursor = m.Cursor
+			}
+			got <- time.Now()
+		}()
+		time.Sleep(time.Millisecond) // let the long poll reach the server
+		replied := sendTimed(b, srv.SMTPAddr(), to)
+		lats = append(lats, (<-got).Sub(replied))
+	}
+	slices.Sort(lats)
+	b.ReportMetric(float64(lats[len(lats)/2].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(lats[len(lats)*99/100].Microseconds()), "p99-µs")
+}
+
+// sendTimed sends one message and returns when its 250 arrived.
+func sendTimed(b *testing.B, addr, to string) time.Time {
+	c, err := smtp.Dial(addr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Mail("a@example.org", nil); err != nil {
+		b.Fatal(err)
+	}
+	if err := c.Rcpt(to, nil); err != nil {
+		b.Fatal(err)
+	}
+	w, err := c.Data()
+	if err != nil {
+		b.Fatal(err)
+	}
+	w.Write(mail("a@example.org", to, "hi", "x"))
+	if err := w.Close(); err != nil {
+		b.Fatal(err)
+	}
+	return time.Now()
 }
