@@ -33,19 +33,12 @@ type KeyAPI interface {
 // Resources lists what a rule set needs to exist: buckets and KMS keys (as
 // configured: key ARNs or alias ARNs), each once, in rule order.
 func Resources(rs *receipt.RuleSet) (buckets, keys []string) {
-	seen := map[string]bool{}
-	for _, r := range rs.Rules {
-		for _, a := range r.Actions {
-			if s := a.S3Action; s != nil {
-				if !seen["b:"+s.BucketName] {
-					seen["b:"+s.BucketName] = true
-					buckets = append(buckets, s.BucketName)
-				}
-				if s.KmsKeyArn != "" && !seen["k:"+s.KmsKeyArn] {
-					seen["k:"+s.KmsKeyArn] = true
-					keys = append(keys, s.KmsKeyArn)
-				}
-			}
+	for _, r := range rs.Resources() {
+		switch r.Kind {
+		case receipt.ResourceBucket:
+			buckets = append(buckets, r.Name)
+		case receipt.ResourceKMSKey:
+			keys = append(keys, r.Name)
 		}
 	}
 	return buckets, keys

@@ -105,11 +105,10 @@ func haveCredentials(ctx context.Context, cfg aws.Config) bool {
 	return err == nil
 }
 
-// EndpointEnv lists the standard variables that point the SDK elsewhere.
-var EndpointEnv = []string{"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_KMS", "AWS_ENDPOINT_URL_SNS", "AWS_ENDPOINT_URL_LAMBDA"}
-
+// hasEndpointEnv reports whether a standard variable points the SDK
+// elsewhere.
 func hasEndpointEnv() bool {
-	for _, k := range EndpointEnv {
+	for _, k := range [...]string{"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_KMS", "AWS_ENDPOINT_URL_SNS", "AWS_ENDPOINT_URL_LAMBDA"} {
 		if os.Getenv(k) != "" {
 			return true
 		}

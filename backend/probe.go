@@ -53,9 +53,12 @@ type Finding struct {
 // requiredMeta are the envelope entries without which no decryptor can open
 // an object; x-amz-unencrypted-content-length is optional in the S3EC
 // format, so losing it is a warning.
-var requiredMeta = map[string]bool{
-	encrypt.MetaKeyV2: true, encrypt.MetaIV: true, encrypt.MetaCEKAlg: true,
-	encrypt.MetaWrapAlg: true, encrypt.MetaTagLen: true, encrypt.MetaMatDesc: true,
+func requiredMeta(key string) bool {
+	switch key {
+	case encrypt.MetaKeyV2, encrypt.MetaIV, encrypt.MetaCEKAlg, encrypt.MetaWrapAlg, encrypt.MetaTagLen, encrypt.MetaMatDesc:
+		return true
+	}
+	return false
 }
 
 // ProbeMetadata writes an object carrying the seven envelope entries SES
@@ -96,7 +99,7 @@ func ProbeMetadata(ctx context.Context, s3c ObjectAPI, bucket string) []Finding 
 	for _, k := range sortedKeys(want) {
 		v, ok := got[k]
 		switch {
-		case !ok && requiredMeta[k]:
+		case !ok && requiredMeta(k):
 			findings = append(findings, Finding{check, Fail, fmt.Sprintf("metadata key %s is dropped: no decryptor can open objects stored here", k)})
 		case !ok:
 			findings = append(findings, Finding{check, Warn, fmt.Sprintf("metadata key %s is dropped; decryptors do not need it, but code that reads it will not find it", k)})

@@ -247,6 +247,27 @@ func (lb *lab) startSink() (*target, error) {
 	return &target{name: "ceiling (go-smtp discard)", smtp: addr, proc: p}, nil
 }
 
+// startDurableSink runs the durable sink: go-smtp appending every message
+// to one log, 250 after a group-commit fdatasync. It is the ceiling of the
+// --data-dir row; its log is on the same disk as sesinbound's data.
+func (lb *lab) startDurableSink() (*target, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	addr := freeAddr()
+	logFile := filepath.Join(lb.work, "durable-sink.log")
+	p, err := lb.start("durable-ceiling", self, []string{"sink", "-addr", addr, "-durable", logFile}, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := waitGreeting(addr, 30*time.Second, 20*time.Millisecond); err != nil {
+		return nil, p.failed(err)
+	}
+	return &target{name: "durable ceiling (go-smtp, one log, group fdatasync)", smtp: addr, proc: p,
+		reset: func() error { return os.Truncate(logFile, 0) }}, nil
+}
+
 // startMailpit runs Mailpit with an on-disk database and no message limit.
 func (lb *lab) startMailpit() (*target, error) {
 	bin, err := lb.tool("mailpit")

@@ -177,9 +177,9 @@ func runScenario(t *testing.T, b backendSet) *instance {
 	if !bytes.Equal(v1, v3) || !bytes.HasSuffix(v3, msg) || len(stored) != len(v3)+16 {
 		t.Fatalf("%s: the decryptors disagree or the message changed", b.name)
 	}
-	// And a decryptor outside Go, when it is installed (TestRubyDecryptor
-	// says when it is not).
-	if _, reason := ruby(); reason == "" {
+	// And a decryptor outside Go, when it is installed (haveRuby says why
+	// not when it is not, and fails in CI).
+	if haveRuby(t) {
 		s3URL, kmsURL := b.endpoints(inst)
 		rb, err := decryptRuby(s3URL, kmsURL, b.accessKey, b.secret, "inbound-mail", "encrypted/"+id)
 		if err != nil {

@@ -5,11 +5,14 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"mime/multipart"
+	"net"
 	"net/textproto"
 	"strings"
 	"testing"
+	"time"
 
 	s3ec "github.com/aws/amazon-s3-encryption-client-go/v3/client"
 	"github.com/aws/amazon-s3-encryption-client-go/v3/materials"
@@ -114,11 +117,23 @@ func decryptV1(url, bucket, key string) ([]byte, error) {
 
 // sendMail sends one message the way an MTA does and returns the message ID
 // from the 250 reply.
+//
+// Every step has a deadline, so a stuck server fails the test in seconds,
+// not at go test's timeout: the DATA reply may take the longest
+// --deliver-timeout a test uses (the default, 30 s), the rest 10 s.
 func sendMail(addr, from string, to []string, msg []byte) (string, error) {
-	c, err := smtp.Dial(addr)
+	return sendMailWithin(addr, from, to, msg, 40*time.Second)
+}
+
+// sendMailWithin is sendMail with the deadline for the DATA reply.
+func sendMailWithin(addr, from string, to []string, msg []byte, data time.Duration) (string, error) {
+	conn, err := net.DialTimeout("tcp", addr, 10*time.Second)
 	if err != nil {
 		return "", err
 	}
+	c := smtp.NewClient(conn)
+	c.CommandTimeout = 10 * time.Second
+	c.SubmissionTimeout = data
 	defer c.Close()
 	if err := c.Hello("mta.example.org"); err != nil {
 		return "", err
@@ -143,7 +158,17 @@ func sendMail(addr, from string, to []string, msg []byte) (string, error) {
 		return "", err
 	}
 	c.Quit()
-	fields := strings.Fields(resp.StatusText)
+	return replyID(resp.StatusText)
+}
+
+// replyID is the message ID in the text of the final 250 reply: its last
+// word, whatever words come before it ("2.0.0 Ok <id>", "OK <id>"). Every
+// test that reads an ID from a reply goes through here.
+func replyID(text string) (string, error) {
+	fields := strings.Fields(text)
+	if len(fields) == 0 {
+		return "", fmt.Errorf("the 250 reply %q carries no message ID", text)
+	}
 	return fields[len(fields)-1], nil
 }
 

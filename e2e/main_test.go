@@ -110,8 +110,17 @@ var readyRE = regexp.MustCompile(`msg="sesinbound ready" smtp=(\S+) aws=(\S+)`)
 // its health check passes. The process is stopped at the end of the test.
 func start(t *testing.T, env []string, args ...string) *instance {
 	t.Helper()
+	return startWrapped(t, nil, env, args...)
+}
+
+// startWrapped is start with the binary run by another program: wrapper
+// is its command line, to which the binary and its arguments are added
+// (strace -f -o FILE, say).
+func startWrapped(t *testing.T, wrapper []string, env []string, args ...string) *instance {
+	t.Helper()
 	args = append([]string{"--smtp-addr", "127.0.0.1:0", "--aws-addr", "127.0.0.1:0"}, args...)
-	inst := &instance{cmd: exec.Command(sesinbound(t), args...), log: &syncBuffer{}, done: make(chan struct{})}
+	argv := append(append(append([]string(nil), wrapper...), sesinbound(t)), args...)
+	inst := &instance{cmd: exec.Command(argv[0], argv[1:]...), log: &syncBuffer{}, done: make(chan struct{})}
 	inst.cmd.Env = append(cleanEnv(), env...)
 	stderr, err := inst.cmd.StderrPipe()
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"github.com/sesinbound/sesinbound/backend"
 	"github.com/sesinbound/sesinbound/encrypt"
 	"github.com/sesinbound/sesinbound/fakes"
+	"github.com/sesinbound/sesinbound/faults"
 	"github.com/sesinbound/sesinbound/receipt"
 )
 
@@ -58,8 +59,11 @@ func Endpoint(flagValue, service string, getenv func(string) string) string {
 }
 
 // OpenBackends builds the embedded fakes and the SDK clients that c asks
-// for.
-func OpenBackends(ctx context.Context, c Config, rules *receipt.RuleSet, getenv func(string) string) (*Backends, error) {
+// for. The fakes answer the endpoint-scoped faults of flts themselves
+// (fakes.WithS3Faults, fakes.WithKMSFaults); the pipeline-scoped ones are
+// the decorators' (faults.Store, faults.KMS), whichever backend is in use.
+// flts may be nil: no faults.
+func OpenBackends(ctx context.Context, c Config, rules *receipt.RuleSet, getenv func(string) string, flts *faults.Registry) (*Backends, error) {
 	b := &Backends{S3Name: EndpointEmbedded, KMSName: EndpointEmbedded}
 	s3URL := Endpoint(c.S3Endpoint, "S3", getenv)
 	kmsURL := Endpoint(c.KMSEndpoint, "KMS", getenv)
@@ -84,6 +88,9 @@ func OpenBackends(ctx context.Context, c Config, rules *receipt.RuleSet, getenv 
 	}
 	if b.S3 == nil {
 		opts := []fakes.S3Option{fakes.WithS3Region(rules.Region)}
+		if flts != nil {
+			opts = append(opts, fakes.WithS3Faults(flts.EndpointFaults("s3")))
+		}
 		if c.DataDir != "" {
 			opts = append(opts, fakes.WithS3DataDir(filepath.Join(c.DataDir, "s3")))
 		}
@@ -95,6 +102,9 @@ func OpenBackends(ctx context.Context, c Config, rules *receipt.RuleSet, getenv 
 	}
 	if b.KMS == nil {
 		opts := []fakes.KMSOption{fakes.WithKMSAccount(rules.Region, rules.AccountID)}
+		if flts != nil {
+			opts = append(opts, fakes.WithKMSFaults(flts.EndpointFaults("kms")))
+		}
 		if c.DataDir != "" {
 			opts = append(opts, fakes.WithKMSDataDir(filepath.Join(c.DataDir, "kms")))
 		}

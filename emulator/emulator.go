@@ -42,7 +42,6 @@ type Emulator struct {
 	Webhook   *journal.Webhook // nil without Config.Webhook
 
 	log     *slog.Logger
-	dataDir string
 	smtpLn  net.Listener
 	awsLn   net.Listener
 	httpSrv *http.Server
@@ -75,13 +74,19 @@ func Start(ctx context.Context, c Config) (_ *Emulator, err error) {
 		}
 	}
 
-	e := &Emulator{Rules: rules, log: log, dataDir: c.DataDir, errc: make(chan error, 2)}
+	e := &Emulator{Rules: rules, log: log, errc: make(chan error, 2)}
 	defer func() {
 		if err != nil {
 			e.Close()
 		}
 	}()
-	be, err := OpenBackends(ctx, c, rules, getenv)
+	e.Faults = faults.New()
+	if rules.Faults != nil {
+		if err := e.Faults.Set(*rules.Faults); err != nil {
+			return nil, err
+		}
+	}
+	be, err := OpenBackends(ctx, c, rules, getenv, e.Faults)
 	if err != nil {
 		return nil, err
 	}
@@ -132,12 +137,6 @@ func Start(ctx context.Context, c Config) (_ *Emulator, err error) {
 	}
 	e.Journal = journal.New(0)
 	e.Journal.Epoch = uint64(time.Now().UnixNano()) // tells this run's cursors from an earlier run's
-	e.Faults = faults.New()
-	if rules.Faults != nil {
-		if err := e.Faults.Set(*rules.Faults); err != nil {
-			return nil, err
-		}
-	}
 	proc := receipt.NewProcessor(rules, &encrypt.Sealer{KMS: faults.KMS{KMS: be.KMS, Faults: e.Faults}},
 		faults.Store{ObjectStore: be.S3, Faults: e.Faults})
 	proc.Log, proc.Events, proc.Journal, proc.Envelopes = log, router, e.Journal, e.Faults
@@ -160,7 +159,7 @@ func Start(ctx context.Context, c Config) (_ *Emulator, err error) {
 	}
 	e.httpSrv = &http.Server{
 		Handler: &endpoint.Router{
-			AWS:     e.Faults.Middleware(fakes.Handler(be.FakeS3, be.FakeKMS)),
+			AWS:     fakes.Handler(be.FakeS3, be.FakeKMS),
 			Control: endpoint.RequireToken(c.AdminToken, control),
 		},
 		ReadHeaderTimeout: 30 * time.Second,

@@ -71,8 +71,11 @@ type Decrypter interface {
 
 // Sealer encrypts messages under a fresh KMS data key per message.
 type Sealer struct {
-	KMS  KMS
-	Rand io.Reader // IV source; nil means crypto/rand.Reader
+	KMS KMS
+	// Rand is the IV source; nil means crypto/rand.Reader. Messages are
+	// sealed concurrently, so it must be safe for concurrent use (lock a
+	// deterministic test reader).
+	Rand io.Reader
 }
 
 // Envelope is an encrypted object as it goes to S3.
@@ -97,8 +100,10 @@ const (
 	VariantWrongIVLength     Variant = "wrong-iv-length"       // a 16-byte IV instead of 12
 )
 
-// Variants lists the variants other than VariantSES.
-var Variants = []Variant{VariantCorruptTag, VariantNoCMKID, VariantKMSContext, VariantNoUnencryptedSize, VariantWrongIVLength}
+// Variants returns the variants other than VariantSES, in a new slice.
+func Variants() []Variant {
+	return []Variant{VariantCorruptTag, VariantNoCMKID, VariantKMSContext, VariantNoUnencryptedSize, VariantWrongIVLength}
+}
 
 // Seal encrypts plaintext under a new data key from KMS key keyID, bound to
 // encCtx, and returns the ciphertext appended to dst with the S3 metadata a
@@ -113,6 +118,29 @@ func (s *Sealer) Seal(ctx context.Context, keyID string, encCtx map[string]strin
 
 // SealVariant is Seal writing the envelope variant v.
 func (s *Sealer) SealVariant(ctx context.Context, keyID string, encCtx map[string]string, dst, plaintext []byte, v Variant) (*Envelope, error) {
+	k, err := s.NewKey(ctx, keyID, encCtx, v)
+	if err != nil {
+		return nil, err
+	}
+	return k.Seal(dst, plaintext), nil
+}
+
+// A Key is a fresh data key, ready to seal one message: everything that
+// can fail (the KMS call, the IV, the cipher) is behind it, and sealing
+// cannot. That is what makes encrypting in place safe: a caller retries
+// NewKey as often as it likes, and the plaintext is overwritten once, by a
+// Seal that always succeeds.
+type Key struct {
+	gcm  cipher.AEAD
+	iv   []byte
+	meta map[string]string
+	v    Variant
+}
+
+// NewKey asks KMS for a data key under key keyID bound to encCtx, for the
+// envelope variant v. The plaintext data key is wiped before NewKey
+// returns; only the cipher built from it is kept.
+func (s *Sealer) NewKey(ctx context.Context, keyID string, encCtx map[string]string, v Variant) (*Key, error) {
 	wrapAlg, ivLen := WrapAlgKMS, ivSize
 	switch v {
 	case VariantSES, VariantCorruptTag, VariantNoUnencryptedSize:
@@ -142,7 +170,7 @@ func (s *Sealer) SealVariant(ctx context.Context, keyID string, encCtx map[strin
 	}
 	// SES "removes the plaintext data key from memory as soon as possible
 	// after use"; so do we. The AES key schedule inside the cipher.Block is
-	// out of reach, but it dies with this call.
+	// out of reach; it lives as long as the Key.
 	defer clear(dk.Plaintext)
 	if len(dk.Plaintext) != keySize {
 		return nil, fmt.Errorf("generate data key %s: got a %d-byte key, want %d", keyID, len(dk.Plaintext), keySize)
@@ -158,26 +186,40 @@ func (s *Sealer) SealVariant(ctx context.Context, keyID string, encCtx map[strin
 	if err != nil {
 		return nil, err
 	}
+	meta := map[string]string{
+		MetaKeyV2:   base64.StdEncoding.EncodeToString(dk.CiphertextBlob),
+		MetaIV:      base64.StdEncoding.EncodeToString(iv),
+		MetaCEKAlg:  CEKAlgAESGCM,
+		MetaWrapAlg: wrapAlg,
+		MetaTagLen:  TagLenBits,
+		MetaMatDesc: matdesc,
+	}
+	return &Key{gcm: gcm, iv: iv, meta: meta, v: v}, nil
+}
+
+// Seal encrypts plaintext, appending the ciphertext to dst, and returns it
+// with the S3 metadata a reader needs. As with cipher.AEAD, pass
+// plaintext[:0] as dst to encrypt in place; that needs TagSize bytes of
+// spare capacity to avoid a copy. A Key seals one message: a second call
+// would reuse the IV under the same key, so it panics.
+func (k *Key) Seal(dst, plaintext []byte) *Envelope {
+	if k.gcm == nil {
+		panic("encrypt: Key.Seal called twice; a data key and IV seal one message")
+	}
 	n := len(plaintext)
 	// SES's objects authenticate no additional data: every decryptor
 	// (Ruby's sets auth_data = "") opens them with an empty AAD.
-	body := gcm.Seal(dst, iv, plaintext, nil)
-	meta := map[string]string{
-		MetaKeyV2:             base64.StdEncoding.EncodeToString(dk.CiphertextBlob),
-		MetaIV:                base64.StdEncoding.EncodeToString(iv),
-		MetaCEKAlg:            CEKAlgAESGCM,
-		MetaWrapAlg:           wrapAlg,
-		MetaTagLen:            TagLenBits,
-		MetaMatDesc:           matdesc,
-		MetaUnencryptedLength: strconv.Itoa(n),
-	}
-	switch v {
+	body := k.gcm.Seal(dst, k.iv, plaintext, nil)
+	k.gcm = nil
+	meta := k.meta
+	meta[MetaUnencryptedLength] = strconv.Itoa(n)
+	switch k.v {
 	case VariantCorruptTag:
 		body[len(body)-1] ^= 0x01
 	case VariantNoUnencryptedSize:
 		delete(meta, MetaUnencryptedLength)
 	}
-	return &Envelope{Body: body, Metadata: meta}, nil
+	return &Envelope{Body: body, Metadata: meta}
 }
 
 func (s *Sealer) rand() io.Reader {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	mathrand "math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/emersion/go-smtp"
+	"github.com/google/uuid"
 
 	"github.com/sesinbound/sesinbound/events"
 	"github.com/sesinbound/sesinbound/receipt"
@@ -214,4 +216,44 @@ func TestRelayBounce(t *testing.T) {
 	if _, err := bad.Bounce(t.Context(), "a@example.org", []byte(dsn)); err == nil {
 		t.Fatalf("Bounce to a closed port succeeded")
 	}
+}
+
+func TestPublishWithoutSigner(t *testing.T) {
+	r := &events.Router{Topics: map[string]string{topic: "http://127.0.0.1:9/sns"}}
+	if _, err := r.Publish(t.Context(), topic, []byte("{}")); err == nil || !strings.Contains(err.Error(), "no Signer") {
+		t.Fatalf("Publish without a Signer = %v, want an error naming the Signer", err)
+	}
+}
+
+// TestSignerIDsDeterministic: with a fixed Rand, the message and
+// subscription IDs are the same every time, and are version 4 UUIDs.
+func TestSignerIDsDeterministic(t *testing.T) {
+	at := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	ids := func() (string, string) {
+		s := &events.Signer{BaseURL: "http://127.0.0.1:4566", Rand: mathrand.NewChaCha8([32]byte{1})}
+		m, err := s.Message(topic, events.Subject, "{}", at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m.MessageID, m.UnsubscribeURL
+	}
+	id1, unsub1 := ids()
+	id2, unsub2 := ids()
+	if id1 != id2 || unsub1 != unsub2 {
+		t.Fatalf("IDs differ with the same Rand: %s %s, then %s %s", id1, unsub1, id2, unsub2)
+	}
+	u, err := uuid.Parse(id1)
+	if err != nil || u.Version() != 4 || u.Variant() != uuid.RFC4122 {
+		t.Fatalf("MessageId %q is not a version 4 UUID: %v", id1, err)
+	}
+	if !strings.HasSuffix(unsub1, topic+":"+uuid.Must(uuid.NewRandomFromReader(skip16(mathrand.NewChaCha8([32]byte{1})))).String()) {
+		t.Fatalf("UnsubscribeURL %q does not end in the second UUID from Rand", unsub1)
+	}
+}
+
+// skip16 drops the first UUID's worth of bytes from r.
+func skip16(r io.Reader) io.Reader {
+	var b [16]byte
+	io.ReadFull(r, b[:])
+	return r
 }

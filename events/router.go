@@ -47,7 +47,8 @@ type Router struct {
 	// SNS and Lambda, when set, receive what no URL is mapped for.
 	SNS    SNSPublisher
 	Lambda LambdaInvoker
-	// Signer signs the SNS messages posted to URLs.
+	// Signer signs the SNS messages posted to URLs. It is required when
+	// Topics maps any topic: Publish to a mapped topic fails without it.
 	Signer *Signer
 	// HTTP posts to URLs; nil means a client with a 30-second timeout.
 	HTTP *http.Client
@@ -61,10 +62,8 @@ func (r *Router) client() *http.Client {
 	if r.HTTP != nil {
 		return r.HTTP
 	}
-	return defaultClient
+	return &http.Client{Timeout: 30 * time.Second}
 }
-
-var defaultClient = &http.Client{Timeout: 30 * time.Second}
 
 func (r *Router) now() time.Time {
 	if r.Now != nil {
@@ -76,6 +75,9 @@ func (r *Router) now() time.Time {
 // Publish implements receipt.Events.
 func (r *Router) Publish(ctx context.Context, topicArn string, notification []byte) (string, error) {
 	if url, ok := r.Topics[topicArn]; ok {
+		if r.Signer == nil {
+			return url, fmt.Errorf("sns publish %s: Topics maps it to %s but the Router has no Signer", topicArn, url)
+		}
 		msg, err := r.Signer.Message(topicArn, Subject, string(notification), r.now())
 		if err != nil {
 			return url, err

@@ -14,12 +14,15 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"math/big"
 	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // CertPath is where the endpoint serves the certificate that verifies
@@ -73,6 +76,11 @@ type Signer struct {
 	BaseURL string
 	// Dir, when set, keeps the key and certificate across restarts.
 	Dir string
+	// Rand feeds the message, subscription and request IDs; nil means
+	// crypto/rand. Messages are signed concurrently, so it must be safe
+	// for concurrent use (lock a deterministic test reader). The signing
+	// key always comes from crypto/rand.
+	Rand io.Reader
 
 	once    sync.Once
 	key     *rsa.PrivateKey
@@ -143,16 +151,24 @@ func (s *Signer) Message(topicArn, subject, message string, now time.Time) (*Mes
 	if err := s.load(); err != nil {
 		return nil, fmt.Errorf("sns signing key: %w", err)
 	}
+	msgID, err := s.uuid()
+	if err != nil {
+		return nil, err
+	}
+	subID, err := s.uuid()
+	if err != nil {
+		return nil, err
+	}
 	m := &Message{
 		Type:             "Notification",
-		MessageID:        uuid(),
+		MessageID:        msgID,
 		TopicArn:         topicArn,
 		Subject:          subject,
 		Message:          message,
 		Timestamp:        now.UTC().Format("2006-01-02T15:04:05.000Z"),
 		SignatureVersion: "1",
 		SigningCertURL:   s.BaseURL + CertPath,
-		subscription:     uuid(),
+		subscription:     subID,
 	}
 	m.UnsubscribeURL = s.BaseURL + "/_sesinbound/sns/unsubscribe?SubscriptionArn=" + m.TopicArn + ":" + m.subscription
 	sum := sha1.Sum([]byte(m.StringToSign()))
@@ -186,8 +202,13 @@ func (s *Signer) Handler() http.Handler {
 		w.Write(pemBytes)
 	})
 	mux.HandleFunc("GET /_sesinbound/sns/unsubscribe", func(w http.ResponseWriter, r *http.Request) {
+		id, err := s.uuid()
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
 		w.Header().Set("Content-Type", "text/xml")
-		fmt.Fprint(w, `<UnsubscribeResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><ResponseMetadata><RequestId>`+uuid()+`</RequestId></ResponseMetadata></UnsubscribeResponse>`)
+		fmt.Fprint(w, `<UnsubscribeResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><ResponseMetadata><RequestId>`+id+`</RequestId></ResponseMetadata></UnsubscribeResponse>`)
 	})
 	return mux
 }
@@ -222,10 +243,16 @@ func Verify(m *Message, certPEM []byte) error {
 	return fmt.Errorf("unknown SignatureVersion %q", m.SignatureVersion)
 }
 
-func uuid() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+// uuid returns a random (version 4) UUID from the signer's Rand, the form
+// of SNS's message and subscription IDs.
+func (s *Signer) uuid() (string, error) {
+	r := s.Rand
+	if r == nil {
+		r = rand.Reader
+	}
+	id, err := uuid.NewRandomFromReader(r)
+	if err != nil {
+		return "", fmt.Errorf("sns id: %w", err)
+	}
+	return id.String(), nil
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net/http"
 	"regexp"
 	"slices"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/smithy-go"
+	"github.com/google/uuid"
 )
 
 // KMS is an in-process AWS KMS that holds symmetric encryption keys
@@ -46,6 +48,7 @@ type kmsConfig struct {
 	account string
 	rand    io.Reader
 	now     func() time.Time
+	faults  FaultFunc
 }
 
 // KMSOption configures a KMS.
@@ -128,7 +131,7 @@ func NewKMS(opts ...KMSOption) (*KMS, error) {
 	}
 	k := &KMS{
 		cfg:     cfg,
-		rand:    &kmsLockedReader{r: cfg.rand},
+		rand:    &lockedReader{r: cfg.rand},
 		keys:    map[string]*kmsKey{},
 		aliases: map[string]*kmsAlias{},
 	}
@@ -153,14 +156,14 @@ func NewKMS(opts ...KMSOption) (*KMS, error) {
 // before the call that made it returns.
 func (k *KMS) Close() error { return nil }
 
-// kmsLockedReader serializes reads from a reader that may not be safe for
+// lockedReader serializes reads from a reader that may not be safe for
 // concurrent use, such as a seeded test source.
-type kmsLockedReader struct {
+type lockedReader struct {
 	mu sync.Mutex
 	r  io.Reader
 }
 
-func (l *kmsLockedReader) Read(p []byte) (int, error) {
+func (l *lockedReader) Read(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.r.Read(p)
@@ -343,13 +346,11 @@ func (k *KMS) saveLocked() error {
 
 // kmsUUID returns a random (version 4) UUID, the form of KMS key ids.
 func kmsUUID(r io.Reader) (string, error) {
-	var b [16]byte
-	if _, err := io.ReadFull(r, b[:]); err != nil {
+	id, err := uuid.NewRandomFromReader(r)
+	if err != nil {
 		return "", err
 	}
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16]), nil
+	return id.String(), nil
 }
 
 func (k *KMS) metadata(key kmsKey) *kmstypes.KeyMetadata {
@@ -659,8 +660,10 @@ func kmsUnsupported(msg string) error {
 	return &kmstypes.UnsupportedOperationException{Message: aws.String(msg)}
 }
 
+// kmsInternal reports a failure of the fake itself. It carries KMS's 500,
+// as the SDK's error would, so that callers retry it as they would AWS's.
 func kmsInternal(msg string) error {
-	return &kmstypes.KMSInternalException{Message: aws.String(msg)}
+	return &statusError{err: &kmstypes.KMSInternalException{Message: aws.String(msg)}, status: http.StatusInternalServerError}
 }
 
 // kmsValidationError is AWS's error for a request that breaks the API's

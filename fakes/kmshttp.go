@@ -30,6 +30,7 @@ const kmsMaxRequest = 1 << 20
 // {"__type": code, "message": ...} with the code also in X-Amzn-ErrorType.
 // Signatures are not checked.
 func (k *KMS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("X-Amzn-RequestId", kmsRequestID(k.rand))
 	name, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), kmsTargetPrefix)
 	if r.Method != http.MethodPost || !ok {
 		writeKMSError(w, http.StatusBadRequest, "UnknownOperationException",
@@ -40,6 +41,12 @@ func (k *KMS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		writeKMSError(w, http.StatusBadRequest, "UnknownOperationException", "The embedded KMS does not implement "+name)
 		return
+	}
+	if k.cfg.faults != nil {
+		if err := k.cfg.faults(r.Context(), name); err != nil {
+			writeKMSAPIError(w, err)
+			return
+		}
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, kmsMaxRequest))
 	if err != nil {
@@ -82,13 +89,9 @@ func writeKMSAPIError(w http.ResponseWriter, err error) {
 		writeKMSError(w, http.StatusInternalServerError, "KMSInternalException", err.Error())
 		return
 	}
-	status := http.StatusBadRequest
-	var dryRun *kmstypes.DryRunOperationException
-	switch {
-	case errors.As(err, &dryRun):
-		status = http.StatusPreconditionFailed
-	case ae.ErrorFault() == smithy.FaultServer:
-		status = http.StatusInternalServerError
+	status, ok := httpStatus(err)
+	if !ok {
+		status = kmsStatus(ae)
 	}
 	writeKMSError(w, status, ae.ErrorCode(), ae.ErrorMessage())
 }
@@ -97,12 +100,14 @@ func kmsHeaders(w http.ResponseWriter, length int) {
 	h := w.Header()
 	h.Set("Content-Type", kmsContentType)
 	h.Set("Content-Length", strconv.Itoa(length))
-	h.Set("X-Amzn-RequestId", kmsRequestID())
+	if h.Get("X-Amzn-RequestId") == "" {
+		h.Set("X-Amzn-RequestId", kmsRequestID(rand.Reader))
+	}
 }
 
-// kmsRequestID returns a random UUID, the form of AWS request ids.
-func kmsRequestID() string {
-	id, err := kmsUUID(rand.Reader)
+// kmsRequestID returns a random UUID from r, the form of AWS request ids.
+func kmsRequestID(r io.Reader) string {
+	id, err := kmsUUID(r)
 	if err != nil {
 		return "00000000-0000-4000-8000-000000000000"
 	}

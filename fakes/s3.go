@@ -1,14 +1,14 @@
 package fakes
 
 import (
+	"context"
 	"crypto/md5"
+	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
+	"github.com/google/btree"
 )
 
 // S3 is an embedded Amazon S3 holding buckets and objects in memory, or on
@@ -32,13 +33,21 @@ type S3 struct {
 	mu      sync.RWMutex
 	buckets map[string]*s3Bucket
 	uploads map[string]*s3Upload // multipart uploads in progress, by id
+	rand    io.Reader            // cfg.rand, serialized
 }
 
 type s3Config struct {
 	dataDir string
-	now     func() time.Time
-	region  string
-	buckets []string
+	spill   string // where memory mode's segment files go; "" for os.TempDir
+	// For tests: compaction's garbage allowance, and a hook called at each
+	// step of a compaction (see s3Log.compact).
+	compactSlack int64
+	compactHook  func(step string)
+	now          func() time.Time
+	region       string
+	buckets      []string
+	faults       FaultFunc
+	rand         io.Reader
 }
 
 // S3Option configures an S3.
@@ -48,6 +57,12 @@ type S3Option func(*s3Config)
 // restart; "" (the default) keeps them in memory only.
 func WithS3DataDir(dir string) S3Option { return func(c *s3Config) { c.dataDir = dir } }
 
+// WithS3TempDir sets where an S3 without a data directory keeps object
+// bodies: files there that are unlinked as soon as they are created, so
+// that they use the page cache rather than the process's memory and vanish
+// when the process ends. The default is os.TempDir().
+func WithS3TempDir(dir string) S3Option { return func(c *s3Config) { c.spill = dir } }
+
 // WithS3Clock sets the clock that dates buckets and objects.
 func WithS3Clock(now func() time.Time) S3Option { return func(c *s3Config) { c.now = now } }
 
@@ -56,6 +71,11 @@ func WithS3Clock(now func() time.Time) S3Option { return func(c *s3Config) { c.n
 func WithBuckets(names ...string) S3Option {
 	return func(c *s3Config) { c.buckets = append(c.buckets, names...) }
 }
+
+// WithS3Rand sets the source of request IDs and upload IDs; the default is
+// crypto/rand. Reads are serialized, so r need not be safe for concurrent
+// use.
+func WithS3Rand(r io.Reader) S3Option { return func(c *s3Config) { c.rand = r } }
 
 // WithS3Region sets the region the S3 is in (us-east-1 by default). It
 // decides what re-creating a bucket you own does: us-east-1 succeeds, for
@@ -67,16 +87,13 @@ func WithS3Region(region string) S3Option { return func(c *s3Config) { c.region 
 type s3Bucket struct {
 	name    string
 	created time.Time
-	dir     string // where its objects are; "" in memory mode
-	log     *s3Log // its log, with a data directory
-	objects map[string]*s3Object
-	keys    []string // the keys of objects, for listing (see sortedKeys)
-	sorted  bool     // keys is in byte order
-	stale   int      // deleted keys still in keys
+	dir     string // its directory, with a data directory; "" in memory mode
+	log     *s3Log // where its objects are
+	index   *btree.BTreeG[*s3Entry]
 }
 
-// s3Meta is what S3 knows about an object besides its bytes. With a data
-// directory it is stored, as JSON, at the head of the object's file.
+// s3Meta is what S3 knows about an object besides its bytes. It is stored,
+// as JSON, in the object's record in the log (s3log.go).
 type s3Meta struct {
 	Key                string            `json:"key"`
 	Size               int64             `json:"size"`
@@ -90,20 +107,22 @@ type s3Meta struct {
 	Metadata           map[string]string `json:"metadata,omitempty"` // user metadata, keys lower-case
 }
 
-// s3Object is a published object. It is never modified: a new write
-// publishes a new s3Object, so readers need no lock once they hold one.
+// s3Object is a published object as a caller sees it: its metadata, and
+// where its body is. It is never modified: a new write publishes a new
+// object, so readers need no lock once they hold one.
 type s3Object struct {
 	s3Meta
-	data   []byte // the body, in memory mode
-	file   string // the log segment holding it, with a data directory
-	offset int64  // where the body starts in file
+	seg    *s3Segment // the segment holding it: see openObject for its lifetime
+	offset int64      // where the body starts in seg
 
 	// An object stored in-process without a Content-MD5 gets its ETag
 	// (the MD5 of its bytes) when it is first asked for: sesinbound stores
 	// every message this way and hardly any is read back, so hashing at
-	// write time was a fifth of the pipeline's cost.
+	// write time was a fifth of the pipeline's cost. The ETag computed is
+	// kept in the index through remember.
 	etagOnce sync.Once
 	lazyETag string
+	remember func(etag string)
 }
 
 // etag returns the object's ETag, computing it on first use when the put
@@ -113,14 +132,20 @@ func (o *s3Object) etag() string {
 		return o.ETag
 	}
 	o.etagOnce.Do(func() {
+		if o.seg == nil || !o.seg.acquire() {
+			return
+		}
+		defer o.seg.release()
 		h := md5.New()
-		if o.file == "" {
-			h.Write(o.data)
-		} else if f, err := os.Open(o.file); err == nil {
-			io.Copy(h, io.NewSectionReader(f, o.offset, o.Size))
-			f.Close()
+		bp := s3CopyBuffers.Get().(*[]byte)
+		defer s3CopyBuffers.Put(bp)
+		if _, err := io.CopyBuffer(h, io.NewSectionReader(o.seg.f, o.offset, o.Size), *bp); err != nil {
+			return
 		}
 		o.lazyETag = `"` + hex.EncodeToString(h.Sum(nil)) + `"`
+		if o.remember != nil {
+			o.remember(o.lazyETag)
+		}
 	})
 	return o.lazyETag
 }
@@ -147,13 +172,14 @@ const (
 // damaged object file.
 func NewS3(opts ...S3Option) (*S3, error) {
 	s := &S3{
-		cfg:     s3Config{now: time.Now, region: "us-east-1"},
+		cfg:     s3Config{now: time.Now, region: "us-east-1", rand: rand.Reader},
 		buckets: map[string]*s3Bucket{},
 		uploads: map[string]*s3Upload{},
 	}
 	for _, o := range opts {
 		o(&s.cfg)
 	}
+	s.rand = &lockedReader{r: s.cfg.rand}
 	if s.cfg.dataDir != "" {
 		if err := s.load(); err != nil {
 			return nil, err
@@ -178,9 +204,7 @@ func (s *S3) Close() error {
 	s.uploads = map[string]*s3Upload{}
 	var logs []*s3Log
 	for _, b := range s.buckets {
-		if b.log != nil {
-			logs = append(logs, b.log)
-		}
+		logs = append(logs, b.log)
 	}
 	s.mu.Unlock()
 	for _, u := range uploads {
@@ -193,55 +217,46 @@ func (s *S3) Close() error {
 	return err
 }
 
-// newBucket makes a bucket; with dir it keeps its objects in a log there.
-func (s *S3) newBucket(name string, created time.Time, dir string) *s3Bucket {
-	b := &s3Bucket{name: name, created: created, dir: dir, objects: map[string]*s3Object{}}
-	if dir != "" {
-		b.log = &s3Log{dir: dir, s: s, b: b}
+// Reset empties the S3: it deletes every object in every bucket and
+// discards the multipart uploads in progress, and keeps the buckets. With a
+// data directory it gives the space back: each bucket's log is replaced by
+// an empty one, in a way that a crash midway leaves either the objects as
+// they were or none (see s3Log.reset). Writes that race with Reset land
+// either before it, and are deleted, or after it, and are kept.
+func (s *S3) Reset(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
 	}
+	s.mu.Lock()
+	uploads := s.uploads
+	s.uploads = map[string]*s3Upload{}
+	var logs []*s3Log
+	for _, b := range s.buckets {
+		logs = append(logs, b.log)
+	}
+	s.mu.Unlock()
+	for _, u := range uploads {
+		u.discard()
+	}
+	var err error
+	for _, l := range logs {
+		if e := l.emptyAll(); e != nil && !isAPICode(e, "NoSuchBucket") {
+			err = errors.Join(err, fmt.Errorf("reset bucket %s: %w", l.b.name, e))
+		}
+	}
+	return err
+}
+
+// newBucket makes a bucket; with dir it keeps its objects in a log there,
+// and otherwise in temporary files.
+func (s *S3) newBucket(name string, created time.Time, dir string) *s3Bucket {
+	b := &s3Bucket{name: name, created: created, dir: dir, index: newS3Index()}
+	b.log = &s3Log{dir: dir, spill: s.cfg.spill, durable: dir != "", s: s, b: b}
 	return b
 }
 
 // now is the time to stamp on a bucket or object: S3 keeps milliseconds.
 func (s *S3) now() time.Time { return s.cfg.now().UTC().Truncate(time.Millisecond) }
-
-// insert adds or replaces o in the bucket's index; the caller holds s.mu
-// for writing. Keys are sorted when a listing needs them, not on every
-// insert: a busy bucket would otherwise move half its key list per put.
-func (b *s3Bucket) insert(o *s3Object) {
-	if _, ok := b.objects[o.Key]; !ok {
-		if n := len(b.keys); b.sorted && n > 0 && b.keys[n-1] >= o.Key {
-			b.sorted = false
-		}
-		b.keys = append(b.keys, o.Key)
-	}
-	b.objects[o.Key] = o
-}
-
-// remove drops key from the bucket's index; the caller holds s.mu for
-// writing.
-func (b *s3Bucket) remove(key string) {
-	if _, ok := b.objects[key]; ok {
-		delete(b.objects, key)
-		b.stale++
-	}
-}
-
-// sortedKeys returns the bucket's keys in byte order; the caller holds s.mu
-// for writing, as the list may be rebuilt.
-func (b *s3Bucket) sortedKeys() []string {
-	if b.stale > 0 {
-		b.keys = slices.DeleteFunc(b.keys, func(k string) bool { _, ok := b.objects[k]; return !ok })
-		b.stale = 0
-	}
-	if !b.sorted {
-		slices.Sort(b.keys)
-		// A key deleted and put again sits in the list twice.
-		b.keys = slices.Compact(b.keys)
-		b.sorted = true
-	}
-	return b.keys
-}
 
 // contentType is the Content-Type S3 reports for o.
 func (o *s3Object) contentType() string {
@@ -291,54 +306,32 @@ func s3NoSuchBucket(name string) error {
 
 func s3NoSuchKey() error { return s3Err("NoSuchKey", "The specified key does not exist.") }
 
-// s3Status is the HTTP status S3 answers an error code with.
-func s3Status(code string) int {
-	switch code {
-	case "NoSuchBucket", "NoSuchKey", "NoSuchUpload", "NoSuchVersion", "NotFound":
-		return http.StatusNotFound
-	case "BucketAlreadyExists", "BucketAlreadyOwnedByYou", "BucketNotEmpty", "OperationAborted":
-		return http.StatusConflict
-	case "AccessDenied":
-		return http.StatusForbidden
-	case "MethodNotAllowed":
-		return http.StatusMethodNotAllowed
-	case "MissingContentLength":
-		return http.StatusLengthRequired
-	case "NotModified":
-		return http.StatusNotModified
-	case "PreconditionFailed":
-		return http.StatusPreconditionFailed
-	case "InvalidRange":
-		return http.StatusRequestedRangeNotSatisfiable
-	case "InternalError":
-		return http.StatusInternalServerError
-	case "NotImplemented":
-		return http.StatusNotImplemented
-	case "ServiceUnavailable", "SlowDown":
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusBadRequest
-}
-
 // s3SDKError turns a store error into the error aws-sdk-go-v2 returns for
-// op when S3 answers with it, so that errors.As and ErrorCode classify the
-// fake and the real service alike: a modelled error type where the SDK
-// has one for that operation, a *smithy.GenericAPIError otherwise, and for
-// HEAD requests, whose responses have no body, only what the status tells.
+// op when S3 answers with it, so that errors.As, ErrorCode and the SDK's
+// retry classification treat the fake and the real service alike: a
+// modelled error type where the SDK has one for that operation, a
+// *smithy.GenericAPIError otherwise, and for HEAD requests, whose
+// responses have no body, only what the status tells; each carries the
+// HTTP status S3 sends with the code (HTTPStatusCode, as the SDK's
+// response errors do).
 func s3SDKError(op string, err error) error {
 	ae, ok := err.(*smithy.GenericAPIError)
 	if !ok {
 		return err
 	}
+	status := s3Status(ae.Code)
+	return &statusError{err: s3Modelled(op, ae, status), status: status}
+}
+
+func s3Modelled(op string, ae *smithy.GenericAPIError, status int) error {
 	msg := aws.String(ae.Message)
 	switch op {
 	case "HeadBucket", "HeadObject":
-		status := s3Status(ae.Code)
 		if status == http.StatusNotFound {
 			return &s3types.NotFound{}
 		}
 		text := http.StatusText(status)
-		return &smithy.GenericAPIError{Code: strings.ReplaceAll(text, " ", ""), Message: text}
+		return &smithy.GenericAPIError{Code: strings.ReplaceAll(text, " ", ""), Message: text, Fault: faultOf(status)}
 	case "GetObject":
 		switch ae.Code {
 		case "NoSuchKey":
@@ -362,5 +355,5 @@ func s3SDKError(op string, err error) error {
 			return &s3types.InvalidRequest{Message: msg}
 		}
 	}
-	return &smithy.GenericAPIError{Code: ae.Code, Message: ae.Message}
+	return &smithy.GenericAPIError{Code: ae.Code, Message: ae.Message, Fault: faultOf(status)}
 }

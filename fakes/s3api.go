@@ -145,20 +145,24 @@ func s3LowerKeys(m map[string]string) map[string]string {
 // bytes=a- or bytes=-n). The caller closes the Body. A missing key is
 // *s3types.NoSuchKey.
 func (s *S3) GetObject(ctx context.Context, in *s3.GetObjectInput, _ ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
+	return s.getObject(ctx, "GetObject", in, true)
+}
+
+// getObject serves GetObject and, without the body, HeadObject.
+func (s *S3) getObject(ctx context.Context, op string, in *s3.GetObjectInput, withBody bool) (*s3.GetObjectOutput, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	h, err := s.openObject(aws.ToString(in.Bucket), aws.ToString(in.Key), true)
+	h, err := s.openObject(aws.ToString(in.Bucket), aws.ToString(in.Key), withBody)
 	if err != nil {
-		return nil, s3SDKError("GetObject", err)
+		return nil, s3SDKError(op, err)
 	}
 	rng, err := s3Preconditions(h.s3Object, aws.ToString(in.IfMatch), aws.ToString(in.IfNoneMatch), aws.ToTime(in.IfModifiedSince), aws.ToTime(in.IfUnmodifiedSince), aws.ToString(in.Range))
 	if err != nil {
 		h.close()
-		return nil, s3SDKError("GetObject", err)
+		return nil, s3SDKError(op, err)
 	}
 	out := &s3.GetObjectOutput{
-		Body:               h.section(rng),
 		ContentLength:      aws.Int64(rng.end - rng.start),
 		ETag:               aws.String(h.etag()),
 		LastModified:       aws.Time(h.LastModified),
@@ -169,6 +173,9 @@ func (s *S3) GetObject(ctx context.Context, in *s3.GetObjectInput, _ ...func(*s3
 		ContentDisposition: s3OptString(h.ContentDisposition),
 		ContentLanguage:    s3OptString(h.ContentLanguage),
 		CacheControl:       s3OptString(h.CacheControl),
+	}
+	if withBody {
+		out.Body = h.section(rng)
 	}
 	if rng.partial {
 		out.ContentRange = aws.String(rng.contentRange(h.Size))
@@ -179,33 +186,15 @@ func (s *S3) GetObject(ctx context.Context, in *s3.GetObjectInput, _ ...func(*s3
 // HeadObject returns an object's metadata. A missing key, or bucket, is
 // *s3types.NotFound, as the SDK reports a HEAD answered 404.
 func (s *S3) HeadObject(ctx context.Context, in *s3.HeadObjectInput, _ ...func(*s3.Options)) (*s3.HeadObjectOutput, error) {
-	if err := ctx.Err(); err != nil {
+	g, err := s.getObject(ctx, "HeadObject", &s3.GetObjectInput{Bucket: in.Bucket, Key: in.Key, IfMatch: in.IfMatch,
+		IfNoneMatch: in.IfNoneMatch, IfModifiedSince: in.IfModifiedSince, IfUnmodifiedSince: in.IfUnmodifiedSince, Range: in.Range}, false)
+	if err != nil {
 		return nil, err
 	}
-	h, err := s.openObject(aws.ToString(in.Bucket), aws.ToString(in.Key), false)
-	if err != nil {
-		return nil, s3SDKError("HeadObject", err)
-	}
-	rng, err := s3Preconditions(h.s3Object, aws.ToString(in.IfMatch), aws.ToString(in.IfNoneMatch), aws.ToTime(in.IfModifiedSince), aws.ToTime(in.IfUnmodifiedSince), aws.ToString(in.Range))
-	if err != nil {
-		return nil, s3SDKError("HeadObject", err)
-	}
-	out := &s3.HeadObjectOutput{
-		ContentLength:      aws.Int64(rng.end - rng.start),
-		ETag:               aws.String(h.etag()),
-		LastModified:       aws.Time(h.LastModified),
-		ContentType:        aws.String(h.contentType()),
-		Metadata:           s3CloneMetadata(h.Metadata),
-		AcceptRanges:       aws.String("bytes"),
-		ContentEncoding:    s3OptString(h.ContentEncoding),
-		ContentDisposition: s3OptString(h.ContentDisposition),
-		ContentLanguage:    s3OptString(h.ContentLanguage),
-		CacheControl:       s3OptString(h.CacheControl),
-	}
-	if rng.partial {
-		out.ContentRange = aws.String(rng.contentRange(h.Size))
-	}
-	return out, nil
+	return &s3.HeadObjectOutput{ContentLength: g.ContentLength, ETag: g.ETag, LastModified: g.LastModified,
+		ContentType: g.ContentType, Metadata: g.Metadata, AcceptRanges: g.AcceptRanges, ContentRange: g.ContentRange,
+		ContentEncoding: g.ContentEncoding, ContentDisposition: g.ContentDisposition,
+		ContentLanguage: g.ContentLanguage, CacheControl: g.CacheControl}, nil
 }
 
 // s3CloneMetadata copies user metadata for an output; like the SDK, it

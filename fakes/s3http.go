@@ -3,6 +3,7 @@ package fakes
 import (
 	"bytes"
 	"crypto/rand"
+	"encoding/base32"
 	"encoding/xml"
 	"errors"
 	"io"
@@ -23,9 +24,11 @@ const s3XMLNS = "http://s3.amazonaws.com/doc/2006-03-01/"
 
 // ServeHTTP serves the S3 REST API. Buckets are addressed path-style
 // (/bucket/key) or, when the request's host is <bucket>.localhost,
-// virtual-host style. Signatures are not checked.
+// virtual-host style. Signatures are not checked. The operation is named
+// first (s3Operation), so that an injected fault (WithS3Faults) answers
+// for exactly the operation the client called.
 func (s *S3) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s3SetRequestID(w.Header())
+	s3SetRequestID(w.Header(), s.rand)
 	bucket, key, err := s3Target(r)
 	if err != nil {
 		writeS3Error(w, r, http.StatusBadRequest, "InvalidURI", "Couldn't parse the specified URI.", r.URL.EscapedPath())
@@ -34,18 +37,201 @@ func (s *S3) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	resource := "/"
 	switch {
-	case bucket == "":
-		err = s.serveService(w, r, q)
-	case key == "":
-		resource += bucket
-		err = s.serveBucket(w, r, bucket, q)
-	default:
+	case key != "":
 		resource += bucket + "/" + key
-		err = s.serveObject(w, r, bucket, key, q)
+	case bucket != "":
+		resource += bucket
+	}
+	op, err := s3Operation(r, bucket, key, q)
+	if err == nil && s.cfg.faults != nil {
+		err = s.cfg.faults(r.Context(), op)
+	}
+	if err == nil {
+		err = s.serveOperation(op, w, r, bucket, key, q)
 	}
 	if err != nil {
 		s3WriteError(w, r, err, resource)
 	}
+}
+
+// s3Params returns the query parameters the fake accepts for an operation
+// besides x-id and presigned URLs' x-amz-*; any other is NotImplemented.
+func s3Params(op string) []string {
+	switch op {
+	case "ListBuckets":
+		return []string{"prefix", "max-buckets", "continuation-token", "bucket-region"}
+	case "GetBucketLocation":
+		return []string{"location"}
+	case "GetBucketVersioning":
+		return []string{"versioning"}
+	case "ListObjects", "ListObjectsV2":
+		return []string{"list-type", "prefix", "delimiter", "max-keys", "encoding-type", "marker",
+			"continuation-token", "start-after", "fetch-owner"}
+	case "DeleteObjects":
+		return []string{"delete"}
+	case "UploadPart":
+		return []string{"uploadId", "partNumber"}
+	case "GetObject", "HeadObject":
+		return []string{"versionId", "response-content-type", "response-content-language", "response-expires",
+			"response-cache-control", "response-content-disposition", "response-content-encoding"}
+	case "DeleteObject", "AbortMultipartUpload":
+		return []string{"uploadId", "versionId"}
+	case "CreateMultipartUpload":
+		return []string{"uploads"}
+	case "CompleteMultipartUpload":
+		return []string{"uploadId"}
+	}
+	return nil
+}
+
+// s3Operation names the operation a request asks for, as the SDKs and the
+// API reference name it, or returns the error S3 answers a request it
+// cannot place with: MethodNotAllowed, or NotImplemented for a subresource
+// the fake lacks.
+func s3Operation(r *http.Request, bucket, key string, q url.Values) (string, error) {
+	copySource := r.Header.Get("x-amz-copy-source") != ""
+	var op string
+	switch m := r.Method; {
+	case bucket == "":
+		if m == http.MethodGet {
+			op = "ListBuckets"
+		}
+	case key == "":
+		switch m {
+		case http.MethodPut:
+			op = "CreateBucket"
+		case http.MethodHead:
+			op = "HeadBucket"
+		case http.MethodDelete:
+			op = "DeleteBucket"
+		case http.MethodGet:
+			switch {
+			case q.Has("location"):
+				op = "GetBucketLocation"
+			case q.Has("versioning"):
+				op = "GetBucketVersioning"
+			case q.Get("list-type") == "2":
+				op = "ListObjectsV2"
+			default:
+				op = "ListObjects"
+			}
+		case http.MethodPost:
+			if !q.Has("delete") {
+				return "", s3NotImplemented("this POST request")
+			}
+			op = "DeleteObjects"
+		}
+	default:
+		switch m {
+		case http.MethodPut:
+			switch {
+			case q.Has("uploadId") && copySource:
+				return "", s3NotImplemented("UploadPartCopy")
+			case q.Has("uploadId"):
+				op = "UploadPart"
+			case copySource:
+				op = "CopyObject"
+			default:
+				op = "PutObject"
+			}
+		case http.MethodGet:
+			op = "GetObject"
+		case http.MethodHead:
+			op = "HeadObject"
+		case http.MethodDelete:
+			op = "DeleteObject"
+			if q.Get("uploadId") != "" {
+				op = "AbortMultipartUpload"
+			}
+		case http.MethodPost:
+			switch {
+			case q.Has("uploads"):
+				op = "CreateMultipartUpload"
+			case q.Has("uploadId"):
+				op = "CompleteMultipartUpload"
+			default:
+				return "", s3NotImplemented("this POST request")
+			}
+		}
+	}
+	if op == "" {
+		return "", s3MethodNotAllowed()
+	}
+	if p := s3Unsupported(q, s3Params(op)...); p != "" {
+		if op == "ListBuckets" {
+			return "", s3NotImplemented("?" + p)
+		}
+		return "", s3NotImplemented(r.Method + " ?" + p)
+	}
+	return op, nil
+}
+
+// serveOperation runs the operation s3Operation named.
+func (s *S3) serveOperation(op string, w http.ResponseWriter, r *http.Request, bucket, key string, q url.Values) error {
+	switch op {
+	case "ListBuckets":
+		return s.httpListBuckets(w, q)
+	case "CreateBucket":
+		// A CreateBucketConfiguration body, if any, names a location the
+		// fake has no use for.
+		if err := s.createBucket(bucket); err != nil {
+			return err
+		}
+		w.Header().Set("Location", "/"+bucket)
+		w.WriteHeader(http.StatusOK)
+	case "HeadBucket":
+		if _, err := s.bucket(bucket); err != nil {
+			return err
+		}
+		w.Header().Set("x-amz-bucket-region", s.cfg.region)
+		w.WriteHeader(http.StatusOK)
+	case "DeleteBucket":
+		if err := s.deleteBucket(bucket); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+	case "GetBucketLocation":
+		return s.httpBucketLocation(w, bucket)
+	case "GetBucketVersioning":
+		return s.httpBucketVersioning(w, bucket)
+	case "ListObjectsV2":
+		return s.httpListObjects(w, bucket, q, true)
+	case "ListObjects":
+		return s.httpListObjects(w, bucket, q, false)
+	case "DeleteObjects":
+		return s.httpDeleteObjects(w, r, bucket)
+	case "UploadPart":
+		return s.httpUploadPart(w, r, bucket, key, q)
+	case "CopyObject":
+		return s.httpCopyObject(w, r, bucket, key, r.Header.Get("x-amz-copy-source"))
+	case "PutObject":
+		return s.httpPutObject(w, r, bucket, key)
+	case "GetObject", "HeadObject":
+		if err := s3CheckVersionID(q); err != nil {
+			return err
+		}
+		return s.httpGetObject(w, r, bucket, key, q)
+	case "AbortMultipartUpload":
+		if err := s.abortUpload(bucket, key, q.Get("uploadId")); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+	case "DeleteObject":
+		if err := s3CheckVersionID(q); err != nil {
+			return err
+		}
+		if err := s.deleteObject(bucket, key); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+	case "CreateMultipartUpload":
+		return s.httpCreateUpload(w, r, bucket, key)
+	case "CompleteMultipartUpload":
+		return s.httpCompleteUpload(w, r, bucket, key, q.Get("uploadId"))
+	default:
+		return s3NotImplemented(op)
+	}
+	return nil
 }
 
 // s3Target returns the bucket and key a request addresses. The key comes
@@ -72,11 +258,20 @@ func s3Target(r *http.Request) (bucket, key string, err error) {
 }
 
 // s3SetRequestID gives a response the request IDs every S3 response has.
-func s3SetRequestID(h http.Header) {
+// They are drawn from r, written as S3 writes them: 16 and 52 characters.
+func s3SetRequestID(h http.Header, r io.Reader) {
 	if h.Get("x-amz-request-id") == "" {
-		h.Set("x-amz-request-id", rand.Text()[:16])
-		h.Set("x-amz-id-2", rand.Text()+rand.Text())
+		h.Set("x-amz-request-id", s3RandomText(r)[:16])
+		h.Set("x-amz-id-2", s3RandomText(r)+s3RandomText(r))
 	}
+}
+
+// s3RandomText is crypto/rand.Text's form, 26 base32 characters, from r.
+// Only an injected r can fail, and the text then has the zeros it read.
+func s3RandomText(r io.Reader) string {
+	var b [16]byte
+	io.ReadFull(r, b[:])
+	return base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:])
 }
 
 // s3Unsupported returns the first query parameter of a request that is not
@@ -102,147 +297,25 @@ func s3MethodNotAllowed() error {
 	return s3Err("MethodNotAllowed", "The specified method is not allowed against this resource.")
 }
 
-// serveService serves requests without a bucket: ListBuckets.
-func (s *S3) serveService(w http.ResponseWriter, r *http.Request, q url.Values) error {
-	if r.Method != http.MethodGet {
-		return s3MethodNotAllowed()
-	}
-	if p := s3Unsupported(q, "prefix", "max-buckets", "continuation-token", "bucket-region"); p != "" {
-		return s3NotImplemented("?" + p)
-	}
+// httpListBuckets serves ListBuckets.
+func (s *S3) httpListBuckets(w http.ResponseWriter, q url.Values) error {
 	type bucket struct {
 		Name         string `xml:"Name"`
 		CreationDate string `xml:"CreationDate"`
 		BucketRegion string `xml:"BucketRegion"`
 	}
 	res := struct {
-		XMLName xml.Name `xml:"ListAllMyBucketsResult"`
-		NS      string   `xml:"xmlns,attr"`
 		Owner   s3XMLOwner
 		Buckets []bucket `xml:"Buckets>Bucket"`
 		Prefix  string   `xml:"Prefix,omitempty"`
-	}{NS: s3XMLNS, Owner: s3Owner(), Prefix: q.Get("prefix")}
+	}{Owner: s3Owner(), Prefix: q.Get("prefix")}
 	for _, b := range s.listBuckets() {
 		if strings.HasPrefix(b.name, q.Get("prefix")) {
 			res.Buckets = append(res.Buckets, bucket{b.name, s3XMLTime(b.created), s.cfg.region})
 		}
 	}
-	s3WriteXML(w, http.StatusOK, res)
+	s3WriteXML(w, http.StatusOK, "ListAllMyBucketsResult", res)
 	return nil
-}
-
-// serveBucket serves requests on a bucket.
-func (s *S3) serveBucket(w http.ResponseWriter, r *http.Request, bucket string, q url.Values) error {
-	switch r.Method {
-	case http.MethodPut:
-		// CreateBucket; a CreateBucketConfiguration body, if any, names
-		// a location the fake has no use for.
-		if p := s3Unsupported(q); p != "" {
-			return s3NotImplemented("PUT ?" + p)
-		}
-		if err := s.createBucket(bucket); err != nil {
-			return err
-		}
-		w.Header().Set("Location", "/"+bucket)
-		w.WriteHeader(http.StatusOK)
-	case http.MethodHead:
-		if _, err := s.bucket(bucket); err != nil {
-			return err
-		}
-		w.Header().Set("x-amz-bucket-region", s.cfg.region)
-		w.WriteHeader(http.StatusOK)
-	case http.MethodDelete:
-		if p := s3Unsupported(q); p != "" {
-			return s3NotImplemented("DELETE ?" + p)
-		}
-		if err := s.deleteBucket(bucket); err != nil {
-			return err
-		}
-		w.WriteHeader(http.StatusNoContent)
-	case http.MethodGet:
-		switch {
-		case q.Has("location"):
-			return s.httpBucketLocation(w, bucket, q)
-		case q.Has("versioning"):
-			return s.httpBucketVersioning(w, bucket, q)
-		}
-		if p := s3Unsupported(q, "list-type", "prefix", "delimiter", "max-keys", "encoding-type",
-			"marker", "continuation-token", "start-after", "fetch-owner"); p != "" {
-			return s3NotImplemented("GET ?" + p)
-		}
-		if q.Get("list-type") == "2" {
-			return s.httpListObjectsV2(w, bucket, q)
-		}
-		return s.httpListObjects(w, bucket, q)
-	case http.MethodPost:
-		if q.Has("delete") {
-			return s.httpDeleteObjects(w, r, bucket)
-		}
-		return s3NotImplemented("this POST request")
-	default:
-		return s3MethodNotAllowed()
-	}
-	return nil
-}
-
-// serveObject serves requests on an object.
-func (s *S3) serveObject(w http.ResponseWriter, r *http.Request, bucket, key string, q url.Values) error {
-	copySource := r.Header.Get("x-amz-copy-source")
-	switch r.Method {
-	case http.MethodPut:
-		switch {
-		case q.Has("uploadId") && copySource != "":
-			return s3NotImplemented("UploadPartCopy")
-		case q.Has("uploadId"):
-			if p := s3Unsupported(q, "uploadId", "partNumber"); p != "" {
-				return s3NotImplemented("PUT ?" + p)
-			}
-			return s.httpUploadPart(w, r, bucket, key, q)
-		}
-		if p := s3Unsupported(q); p != "" {
-			return s3NotImplemented("PUT ?" + p)
-		}
-		if copySource != "" {
-			return s.httpCopyObject(w, r, bucket, key, copySource)
-		}
-		return s.httpPutObject(w, r, bucket, key)
-	case http.MethodGet, http.MethodHead:
-		if p := s3Unsupported(q, "versionId", "response-content-type", "response-content-language", "response-expires",
-			"response-cache-control", "response-content-disposition", "response-content-encoding"); p != "" {
-			return s3NotImplemented(r.Method + " ?" + p)
-		}
-		if err := s3CheckVersionID(q); err != nil {
-			return err
-		}
-		return s.httpGetObject(w, r, bucket, key, q)
-	case http.MethodDelete:
-		if p := s3Unsupported(q, "uploadId", "versionId"); p != "" {
-			return s3NotImplemented("DELETE ?" + p)
-		}
-		if id := q.Get("uploadId"); id != "" {
-			if err := s.abortUpload(bucket, key, id); err != nil {
-				return err
-			}
-		} else {
-			if err := s3CheckVersionID(q); err != nil {
-				return err
-			}
-			if err := s.deleteObject(bucket, key); err != nil {
-				return err
-			}
-		}
-		w.WriteHeader(http.StatusNoContent)
-		return nil
-	case http.MethodPost:
-		switch {
-		case q.Has("uploads"):
-			return s.httpCreateUpload(w, r, bucket, key)
-		case q.Has("uploadId"):
-			return s.httpCompleteUpload(w, r, bucket, key, q.Get("uploadId"))
-		}
-		return s3NotImplemented("this POST request")
-	}
-	return s3MethodNotAllowed()
 }
 
 // s3CheckVersionID refuses version IDs: buckets are not versioned, so only
@@ -327,12 +400,10 @@ func (s *S3) httpCopyObject(w http.ResponseWriter, r *http.Request, bucket, key,
 	if err != nil {
 		return err
 	}
-	s3WriteXML(w, http.StatusOK, struct {
-		XMLName      xml.Name `xml:"CopyObjectResult"`
-		NS           string   `xml:"xmlns,attr"`
-		LastModified string   `xml:"LastModified"`
-		ETag         string   `xml:"ETag"`
-	}{NS: s3XMLNS, LastModified: s3XMLTime(o.LastModified), ETag: o.etag()})
+	s3WriteXML(w, http.StatusOK, "CopyObjectResult", struct {
+		LastModified string `xml:"LastModified"`
+		ETag         string `xml:"ETag"`
+	}{LastModified: s3XMLTime(o.LastModified), ETag: o.etag()})
 	return nil
 }
 
@@ -418,10 +489,7 @@ func s3HTTPTime(v string) time.Time {
 	return t
 }
 
-func (s *S3) httpBucketLocation(w http.ResponseWriter, bucket string, q url.Values) error {
-	if p := s3Unsupported(q, "location"); p != "" {
-		return s3NotImplemented("GET ?" + p)
-	}
+func (s *S3) httpBucketLocation(w http.ResponseWriter, bucket string) error {
 	if _, err := s.bucket(bucket); err != nil {
 		return err
 	}
@@ -429,27 +497,20 @@ func (s *S3) httpBucketLocation(w http.ResponseWriter, bucket string, q url.Valu
 	if loc == "us-east-1" {
 		loc = "" // S3's name for us-east-1 here
 	}
-	s3WriteXML(w, http.StatusOK, struct {
-		XMLName xml.Name `xml:"LocationConstraint"`
-		NS      string   `xml:"xmlns,attr"`
-		Value   string   `xml:",chardata"`
-	}{NS: s3XMLNS, Value: loc})
+	s3WriteXML(w, http.StatusOK, "LocationConstraint", struct {
+		Value string `xml:",chardata"`
+	}{Value: loc})
 	return nil
 }
 
 // httpBucketVersioning answers GetBucketVersioning: buckets are never
 // versioned, which tools that check before they copy or sync want to know.
-func (s *S3) httpBucketVersioning(w http.ResponseWriter, bucket string, q url.Values) error {
-	if p := s3Unsupported(q, "versioning"); p != "" {
-		return s3NotImplemented("GET ?" + p)
-	}
+func (s *S3) httpBucketVersioning(w http.ResponseWriter, bucket string) error {
 	if _, err := s.bucket(bucket); err != nil {
 		return err
 	}
-	s3WriteXML(w, http.StatusOK, struct {
-		XMLName xml.Name `xml:"VersioningConfiguration"`
-		NS      string   `xml:"xmlns,attr"`
-	}{NS: s3XMLNS})
+	s3WriteXML(w, http.StatusOK, "VersioningConfiguration", struct {
+	}{})
 	return nil
 }
 
@@ -522,82 +583,75 @@ func s3XMLListing(page s3Page, enc func(string) string, withOwner bool) ([]s3XML
 	return objects, prefixes
 }
 
-func (s *S3) httpListObjectsV2(w http.ResponseWriter, bucket string, q url.Values) error {
+// httpListObjects serves ListObjectsV2 and ListObjects, version 1 of the
+// listing, which some tools still use: marker and NextMarker instead of
+// continuation tokens, and always the owner.
+func (s *S3) httpListObjects(w http.ResponseWriter, bucket string, q url.Values, v2 bool) error {
 	maxKeys, err := s3MaxKeys(q)
 	if err != nil {
 		return err
 	}
-	prefix, delimiter, startAfter, token := q.Get("prefix"), q.Get("delimiter"), q.Get("start-after"), q.Get("continuation-token")
-	page, err := s.listV2(bucket, prefix, delimiter, startAfter, token, maxKeys)
+	prefix, delimiter, encoding := q.Get("prefix"), q.Get("delimiter"), q.Get("encoding-type")
+	var page s3Page
+	if v2 {
+		page, err = s.listV2(bucket, prefix, delimiter, q.Get("start-after"), q.Get("continuation-token"), maxKeys)
+	} else {
+		page, err = s.list(bucket, s3ListQuery{prefix: prefix, delimiter: delimiter, after: q.Get("marker"), maxKeys: maxKeys})
+	}
 	if err != nil {
 		return err
 	}
-	enc := s3ListEncoder(q.Get("encoding-type"))
-	res := struct {
-		XMLName               xml.Name      `xml:"ListBucketResult"`
-		NS                    string        `xml:"xmlns,attr"`
-		Name                  string        `xml:"Name"`
-		Prefix                string        `xml:"Prefix"`
-		Delimiter             string        `xml:"Delimiter,omitempty"`
-		StartAfter            string        `xml:"StartAfter,omitempty"`
-		MaxKeys               int           `xml:"MaxKeys"`
-		KeyCount              int           `xml:"KeyCount"`
-		IsTruncated           bool          `xml:"IsTruncated"`
-		EncodingType          string        `xml:"EncodingType,omitempty"`
-		ContinuationToken     string        `xml:"ContinuationToken,omitempty"`
-		NextContinuationToken string        `xml:"NextContinuationToken,omitempty"`
-		Contents              []s3XMLObject `xml:"Contents"`
-		CommonPrefixes        []s3XMLPrefix `xml:"CommonPrefixes"`
-	}{
-		NS: s3XMLNS, Name: bucket, Prefix: enc(prefix), Delimiter: enc(delimiter), StartAfter: enc(startAfter),
-		MaxKeys: maxKeys, KeyCount: len(page.objects) + len(page.prefixes), IsTruncated: page.truncated,
-		EncodingType: q.Get("encoding-type"), ContinuationToken: token,
+	enc := s3ListEncoder(encoding)
+	head := s3XMLListHead{Name: bucket, Prefix: enc(prefix)}
+	var body s3XMLListBody
+	body.Contents, body.CommonPrefixes = s3XMLListing(page, enc, !v2 || q.Get("fetch-owner") == "true")
+	if !v2 {
+		res := struct {
+			s3XMLListHead
+			Marker       string `xml:"Marker"`
+			NextMarker   string `xml:"NextMarker,omitempty"`
+			Delimiter    string `xml:"Delimiter,omitempty"`
+			MaxKeys      int    `xml:"MaxKeys"`
+			IsTruncated  bool   `xml:"IsTruncated"`
+			EncodingType string `xml:"EncodingType,omitempty"`
+			s3XMLListBody
+		}{head, enc(q.Get("marker")), "", enc(delimiter), maxKeys, page.truncated, encoding, body}
+		if page.truncated && delimiter != "" {
+			// As S3: without a delimiter the next marker is the last key.
+			res.NextMarker = enc(page.last)
+		}
+		s3WriteXML(w, http.StatusOK, "ListBucketResult", res)
+		return nil
 	}
+	res := struct {
+		s3XMLListHead
+		Delimiter             string `xml:"Delimiter,omitempty"`
+		StartAfter            string `xml:"StartAfter,omitempty"`
+		MaxKeys               int    `xml:"MaxKeys"`
+		KeyCount              int    `xml:"KeyCount"`
+		IsTruncated           bool   `xml:"IsTruncated"`
+		EncodingType          string `xml:"EncodingType,omitempty"`
+		ContinuationToken     string `xml:"ContinuationToken,omitempty"`
+		NextContinuationToken string `xml:"NextContinuationToken,omitempty"`
+		s3XMLListBody
+	}{head, enc(delimiter), enc(q.Get("start-after")), maxKeys, len(page.objects) + len(page.prefixes), page.truncated,
+		encoding, q.Get("continuation-token"), "", body}
 	if page.truncated {
 		res.NextContinuationToken = s3EncodeToken(page.last)
 	}
-	res.Contents, res.CommonPrefixes = s3XMLListing(page, enc, q.Get("fetch-owner") == "true")
-	s3WriteXML(w, http.StatusOK, res)
+	s3WriteXML(w, http.StatusOK, "ListBucketResult", res)
 	return nil
 }
 
-// httpListObjects serves ListObjects, version 1 of the listing, which some
-// tools still use: marker and NextMarker instead of continuation tokens.
-func (s *S3) httpListObjects(w http.ResponseWriter, bucket string, q url.Values) error {
-	maxKeys, err := s3MaxKeys(q)
-	if err != nil {
-		return err
-	}
-	prefix, delimiter, marker := q.Get("prefix"), q.Get("delimiter"), q.Get("marker")
-	page, err := s.list(bucket, s3ListQuery{prefix: prefix, delimiter: delimiter, after: marker, maxKeys: maxKeys})
-	if err != nil {
-		return err
-	}
-	enc := s3ListEncoder(q.Get("encoding-type"))
-	res := struct {
-		XMLName        xml.Name      `xml:"ListBucketResult"`
-		NS             string        `xml:"xmlns,attr"`
-		Name           string        `xml:"Name"`
-		Prefix         string        `xml:"Prefix"`
-		Marker         string        `xml:"Marker"`
-		NextMarker     string        `xml:"NextMarker,omitempty"`
-		Delimiter      string        `xml:"Delimiter,omitempty"`
-		MaxKeys        int           `xml:"MaxKeys"`
-		IsTruncated    bool          `xml:"IsTruncated"`
-		EncodingType   string        `xml:"EncodingType,omitempty"`
-		Contents       []s3XMLObject `xml:"Contents"`
-		CommonPrefixes []s3XMLPrefix `xml:"CommonPrefixes"`
-	}{
-		NS: s3XMLNS, Name: bucket, Prefix: enc(prefix), Marker: enc(marker), Delimiter: enc(delimiter),
-		MaxKeys: maxKeys, IsTruncated: page.truncated, EncodingType: q.Get("encoding-type"),
-	}
-	if page.truncated && delimiter != "" {
-		// As S3: without a delimiter the next marker is the last key.
-		res.NextMarker = enc(page.last)
-	}
-	res.Contents, res.CommonPrefixes = s3XMLListing(page, enc, true)
-	s3WriteXML(w, http.StatusOK, res)
-	return nil
+// s3XMLListHead starts both listings' documents, s3XMLListBody ends them.
+type s3XMLListHead struct {
+	Name   string `xml:"Name"`
+	Prefix string `xml:"Prefix"`
+}
+
+type s3XMLListBody struct {
+	Contents       []s3XMLObject `xml:"Contents"`
+	CommonPrefixes []s3XMLPrefix `xml:"CommonPrefixes"`
 }
 
 // s3MaxDeleteObjects is the most keys one DeleteObjects request may name.
@@ -630,11 +684,9 @@ func (s *S3) httpDeleteObjects(w http.ResponseWriter, r *http.Request, bucket st
 		Message string `xml:"Message"`
 	}
 	res := struct {
-		XMLName xml.Name  `xml:"DeleteResult"`
-		NS      string    `xml:"xmlns,attr"`
 		Deleted []deleted `xml:"Deleted"`
 		Errors  []failed  `xml:"Error"`
-	}{NS: s3XMLNS}
+	}{}
 	for _, o := range req.Objects {
 		err := s.deleteObject(bucket, o.Key)
 		if err == nil && o.VersionID != "" && o.VersionID != "null" {
@@ -648,7 +700,7 @@ func (s *S3) httpDeleteObjects(w http.ResponseWriter, r *http.Request, bucket st
 			res.Deleted = append(res.Deleted, deleted{o.Key})
 		}
 	}
-	s3WriteXML(w, http.StatusOK, res)
+	s3WriteXML(w, http.StatusOK, "DeleteResult", res)
 	return nil
 }
 
@@ -670,13 +722,21 @@ func s3ReadSmallBody(r *http.Request) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// s3WriteXML writes an XML document as the response.
-func s3WriteXML(w http.ResponseWriter, status int, v any) {
+// s3WriteXML writes v as the response's XML document, its root element
+// named name, in S3's namespace.
+func s3WriteXML(w http.ResponseWriter, status int, name string, v any) {
+	s3WriteElement(w, status, xml.StartElement{Name: xml.Name{Local: name},
+		Attr: []xml.Attr{{Name: xml.Name{Local: "xmlns"}, Value: s3XMLNS}}}, v)
+}
+
+// s3WriteElement writes v as the response's XML document, with root as
+// its root element.
+func s3WriteElement(w http.ResponseWriter, status int, root xml.StartElement, v any) {
 	var b bytes.Buffer
 	b.WriteString(xml.Header)
 	// The documents are structs of strings, numbers and booleans:
 	// encoding them cannot fail.
-	xml.NewEncoder(&b).Encode(v)
+	xml.NewEncoder(&b).EncodeElement(v, root)
 	w.Header().Set("Content-Type", "application/xml")
 	w.Header().Set("Content-Length", strconv.Itoa(b.Len()))
 	w.WriteHeader(status)
@@ -691,25 +751,29 @@ func s3WriteError(w http.ResponseWriter, r *http.Request, err error, resource st
 		writeS3Error(w, r, http.StatusInternalServerError, "InternalError", err.Error(), resource)
 		return
 	}
-	writeS3Error(w, r, s3Status(ae.ErrorCode()), ae.ErrorCode(), ae.ErrorMessage(), resource)
+	status, ok := httpStatus(err)
+	if !ok {
+		status = s3Status(ae.ErrorCode())
+	}
+	writeS3Error(w, r, status, ae.ErrorCode(), ae.ErrorMessage(), resource)
 }
 
 // writeS3Error writes an S3 error response: status, and, except for HEAD
 // requests, whose responses have no body, the XML document
 // <Error><Code/><Message/><Resource/><RequestId/></Error>.
 func writeS3Error(w http.ResponseWriter, r *http.Request, status int, code, message, resource string) {
-	s3SetRequestID(w.Header())
+	s3SetRequestID(w.Header(), rand.Reader)
 	if r.Method == http.MethodHead {
 		w.WriteHeader(status)
 		return
 	}
-	s3WriteXML(w, status, struct {
-		XMLName   xml.Name `xml:"Error"`
-		Code      string   `xml:"Code"`
-		Message   string   `xml:"Message"`
-		Resource  string   `xml:"Resource,omitempty"`
-		RequestID string   `xml:"RequestId"`
-		HostID    string   `xml:"HostId"`
+	// S3's error documents have no namespace.
+	s3WriteElement(w, status, xml.StartElement{Name: xml.Name{Local: "Error"}}, struct {
+		Code      string `xml:"Code"`
+		Message   string `xml:"Message"`
+		Resource  string `xml:"Resource,omitempty"`
+		RequestID string `xml:"RequestId"`
+		HostID    string `xml:"HostId"`
 	}{Code: code, Message: message, Resource: resource,
 		RequestID: w.Header().Get("x-amz-request-id"), HostID: w.Header().Get("x-amz-id-2")})
 }

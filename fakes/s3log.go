@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,15 +16,24 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
+
+	"github.com/google/btree"
 )
 
-// With a data directory, each bucket is a directory holding bucket.json and
-// an append-only log of its objects in numbered segment files
-// (seg-00000001.log, ...). Every put and delete appends one record:
+// Every bucket keeps its objects in an append-only log of numbered segment
+// files. With a data directory the segments are seg-00000001.log, ... in
+// the bucket's directory, next to bucket.json, and they are the bucket's
+// durable state. In memory mode they are temporary files, unlinked as soon
+// as they are created, so that the kernel reclaims them when the process
+// ends however it ends; their pages live in the page cache, not in the
+// process's memory, and are never synced. Only the index of the objects,
+// a B-tree of small entries, is kept in memory. Every put appends one
+// record (and with a data directory every delete too):
 //
 //	offset 0   "SESR"                       magic
 //	offset 4   uint8                        format version, 1
-//	offset 5   uint8                        kind: 1 put, 2 delete
+//	offset 5   uint8                        kind: 1 put, 2 delete, 3 reset
 //	offset 6   uint32, big-endian           m, the length of the metadata
 //	offset 10  uint64, big-endian           n, the length of the body
 //	offset 18  uint32, big-endian           CRC-32C of bytes 0-17 and the metadata
@@ -31,81 +41,211 @@ import (
 //	offset 22+m  n bytes                    the body
 //	then       uint32, big-endian           CRC-32C of the body
 //
-// One goroutine per bucket appends the records waiting, calls fdatasync
-// once for all of them, applies them to the index in log order and only
-// then acknowledges them: a put returns only once its object is on disk,
-// and concurrent puts share one sync. Appending to one file costs a
-// fraction of creating, syncing and renaming a file per object, which is
-// what the first version of this store did.
+// The metadata is JSON so that a new attribute of an object (a checksum, a
+// tag set) is one more field of s3Meta: older records simply lack it.
+//
+// With a data directory one goroutine per bucket appends the records
+// waiting, calls fdatasync once for all of them, applies them to the index
+// in log order and only then acknowledges them: a put returns only once its
+// object is on disk, and concurrent puts share one sync. In memory mode a
+// put appends its record and publishes it at once.
 //
 // A crash can only tear records after the last completed sync, that is at
 // the end of the last segment, and none of them was acknowledged; loading
 // stops at the first bad record there and truncates the segment. Segments
 // before the last were synced whole before the next one began, so only
-// their headers are checked. Overwritten and deleted objects stay in the
-// log: there is no compaction (an emulator's data dir is small and
-// short-lived).
+// their headers are checked.
+//
+// Space is reclaimed by compaction: once the log holds more than twice
+// what is live (plus one segment's worth), the live records are copied, in
+// key order, into a new segment that begins with a reset record; it is
+// written aside, synced and renamed into place after every other segment,
+// and only then are the older segments removed. A reset record tells
+// loading to forget everything before it, so a crash at any step leaves
+// either the old segments, whole, or the new one, whole: never a torn
+// state. Reset is the same with nothing live.
 
 const (
 	s3RecordMagic   = "SESR"
 	s3RecordVersion = 1
 	s3RecordPut     = 1
 	s3RecordDelete  = 2
+	// s3RecordReset empties the bucket: the index is cleared when it is
+	// replayed. It is only ever the first record of a segment that
+	// replaces every segment before it.
+	s3RecordReset   = 3
 	s3RecordHeader  = 22
 	s3SegmentPrefix = "seg-"
 	s3SegmentSuffix = ".log"
 	// s3SegmentSize is when a segment is closed and the next begun.
 	s3SegmentSize = 64 << 20
+	// s3CompactSlack is how much garbage beyond the live bytes the log
+	// may hold before it is compacted.
+	s3CompactSlack = s3SegmentSize
 	// s3SpoolInMemory is how much of a body a put holds in memory before
 	// spooling the rest to a temporary file.
 	s3SpoolInMemory = 4 << 20
 	s3BucketRecord  = "bucket.json"
+	// s3MetaPeek is how much is read after a record's header in one go
+	// when the index is rebuilt: most metadata fits.
+	s3MetaPeek = 2 << 10
 )
 
 var s3CRC = crc32.MakeTable(crc32.Castagnoli)
 
+// s3Entry is an object in a bucket's index: where its record is and what
+// a listing shows, nothing more (the rest of its metadata is read from the
+// record when it is opened). Entries are guarded by S3.mu.
+type s3Entry struct {
+	key      string
+	size     int64
+	modified int64 // Unix milliseconds
+	seg      *s3Segment
+	at       int64 // where the record starts in seg
+	metaLen  uint32
+	parts    uint32    // a multipart ETag's part count, or 0
+	md5      *[16]byte // the ETag's digest; nil while it is to be computed on first use
+}
+
+func s3EntryLess(a, b *s3Entry) bool { return a.key < b.key }
+
+func newS3Index() *btree.BTreeG[*s3Entry] { return btree.NewG(32, s3EntryLess) }
+
+// recordSize is the length of the entry's record.
+func (e *s3Entry) recordSize() int64 {
+	return s3RecordHeader + int64(e.metaLen) + e.size + 4
+}
+
+func (e *s3Entry) bodyAt() int64 { return e.at + s3RecordHeader + int64(e.metaLen) }
+
+// etag is the ETag, or "" when it is still to be computed.
+func (e *s3Entry) etag() string {
+	if e.md5 == nil {
+		return ""
+	}
+	if e.parts > 0 {
+		return `"` + hex.EncodeToString(e.md5[:]) + "-" + strconv.FormatUint(uint64(e.parts), 10) + `"`
+	}
+	return `"` + hex.EncodeToString(e.md5[:]) + `"`
+}
+
+// setETag stores a quoted ETag, "hex" or "hex-N"; one of any other shape
+// is left to be computed.
+func (e *s3Entry) setETag(etag string) {
+	v := strings.Trim(etag, `"`)
+	digits, parts, multi := strings.Cut(v, "-")
+	n := uint64(0)
+	if multi {
+		var err error
+		if n, err = strconv.ParseUint(parts, 10, 32); err != nil || n == 0 {
+			return
+		}
+	}
+	var sum [16]byte
+	if len(digits) != 32 {
+		return
+	}
+	if _, err := hex.Decode(sum[:], []byte(digits)); err != nil {
+		return
+	}
+	e.parts, e.md5 = uint32(n), &sum
+}
+
+// s3Segment is one segment file, open for as long as the log or a reader
+// uses it: the log holds one reference from its creation until compaction
+// retires it, and each open object one more.
+type s3Segment struct {
+	num  int
+	path string // "" once unlinked (always, in memory mode)
+	f    *os.File
+	refs atomic.Int64
+	size int64 // bytes written; touched by the log's writer only
+}
+
+// acquire takes a reference, and fails once the segment is closed.
+func (g *s3Segment) acquire() bool {
+	for {
+		n := g.refs.Load()
+		if n <= 0 {
+			return false
+		}
+		if g.refs.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
+}
+
+func (g *s3Segment) release() {
+	if g.refs.Add(-1) == 0 {
+		g.f.Close()
+	}
+}
+
 // s3Log is one bucket's log.
 type s3Log struct {
-	dir string
-	s   *S3
-	b   *s3Bucket
+	dir     string // the bucket's directory, with a data directory
+	spill   string // in memory mode, where segment files are created
+	durable bool
+	s       *S3
+	b       *s3Bucket
 
 	mu      sync.Mutex // guards queue and running
 	queue   []*s3LogOp
 	running bool
 
-	// The writer's state: touched by one writer goroutine at a time, and
-	// by close once none runs.
-	seg     *os.File
-	segNum  int
-	segSize int64
+	// wmu is held by whoever writes: the writer goroutine with a data
+	// directory, each put in memory mode, compaction, reset and close.
+	wmu    sync.Mutex
+	seg    *s3Segment   // the segment appended to; nil between segments
+	segNum int          // the number of the last segment
+	segs   []*s3Segment // the segments in use, oldest first
+	total  int64        // bytes in segs
+	w      *bufio.Writer
+
+	live int64 // bytes of the records in the index; guarded by S3.mu
 }
 
-// s3LogOp is a put or a delete waiting to be appended.
+// s3LogOp is a put, a delete or a reset waiting to be appended.
 type s3LogOp struct {
 	kind  byte
 	meta  s3Meta
 	body  *s3Spool
 	done  chan error
-	found *s3Object // for a put: the object as published
+	entry *s3Entry // for a put: the object as published
 }
 
-// put appends an object and returns it once it is durable and in the index.
-func (l *s3Log) put(meta s3Meta, body *s3Spool) (*s3Object, error) {
-	op := &s3LogOp{kind: s3RecordPut, meta: meta, body: body, done: make(chan error, 1)}
+// put appends an object and returns its entry once it is durable (with a
+// data directory) and in the index.
+func (l *s3Log) put(meta s3Meta, body *s3Spool) (*s3Entry, error) {
+	op := &s3LogOp{kind: s3RecordPut, meta: meta, body: body}
 	if err := l.submit(op); err != nil {
 		return nil, err
 	}
-	return op.found, nil
+	return op.entry, nil
 }
 
-// delete appends a tombstone for key and returns once it is durable and the
-// key is gone from the index.
+// delete removes key; with a data directory it appends a tombstone and
+// returns once that is durable.
 func (l *s3Log) delete(key string) error {
-	return l.submit(&s3LogOp{kind: s3RecordDelete, meta: s3Meta{Key: key}, done: make(chan error, 1)})
+	return l.submit(&s3LogOp{kind: s3RecordDelete, meta: s3Meta{Key: key}})
+}
+
+// emptyAll removes every object and gives the space back: see reset.
+func (l *s3Log) emptyAll() error {
+	return l.submit(&s3LogOp{kind: s3RecordReset})
 }
 
 func (l *s3Log) submit(op *s3LogOp) error {
+	if !l.durable {
+		// Nothing to sync, so nothing to share: apply at once.
+		l.wmu.Lock()
+		defer l.wmu.Unlock()
+		if op.kind == s3RecordReset {
+			return l.reset()
+		}
+		return l.commit([]*s3LogOp{op})
+	}
+	op.done = make(chan error, 1)
 	l.mu.Lock()
 	l.queue = append(l.queue, op)
 	if !l.running {
@@ -128,65 +268,116 @@ func (l *s3Log) write() {
 			return
 		}
 		l.mu.Unlock()
-		err := l.commit(batch)
-		for _, op := range batch {
-			op.done <- err
+		l.wmu.Lock()
+		// A reset is applied on its own, in its place in the queue.
+		for len(batch) > 0 {
+			i := slices.IndexFunc(batch, func(op *s3LogOp) bool { return op.kind == s3RecordReset })
+			var err error
+			switch i {
+			case 0:
+				err, i = l.reset(), 1
+			case -1:
+				err, i = l.commit(batch), len(batch)
+			default:
+				err = l.commit(batch[:i])
+			}
+			for _, op := range batch[:i] {
+				op.done <- err
+			}
+			batch = batch[i:]
 		}
+		l.wmu.Unlock()
 	}
 }
 
-// commit appends a batch, syncs it and applies it to the index. On an
-// error the segment is cut back to where the batch began, so that no
-// half-written record sits before later ones.
+// commit appends a batch, syncs it and applies it to the index; the caller
+// holds wmu. On an error the segment is cut back to where the batch began,
+// so that no half-written record sits before later ones.
 func (l *s3Log) commit(batch []*s3LogOp) error {
 	if err := l.openSegment(); err != nil {
 		return err
 	}
-	start := l.segSize
+	seg := l.seg
+	start := seg.size
 	fail := func(err error) error {
-		l.seg.Truncate(start)
-		l.seg.Seek(start, io.SeekStart)
-		l.segSize = start
+		seg.f.Truncate(start)
+		seg.f.Seek(start, io.SeekStart)
+		seg.size = start
 		return err
 	}
-	w := bufio.NewWriterSize(l.seg, 64<<10)
+	l.w.Reset(seg.f)
 	for _, op := range batch {
-		o, err := l.appendRecord(w, op)
+		if op.kind == s3RecordDelete && !l.durable {
+			continue // nothing to replay in memory mode
+		}
+		e, err := l.appendRecord(l.w, op, seg)
 		if err != nil {
 			return fail(err)
 		}
-		op.found = o
+		op.entry = e
 	}
-	if err := w.Flush(); err != nil {
+	if err := l.w.Flush(); err != nil {
 		return fail(err)
 	}
-	if err := datasync(l.seg); err != nil {
-		return fail(err)
+	if l.durable {
+		if err := datasync(seg.f); err != nil {
+			return fail(err)
+		}
 	}
+	l.total += seg.size - start
 	l.s.mu.Lock()
 	live := l.s.buckets[l.b.name] == l.b
 	for _, op := range batch {
 		switch {
 		case !live:
 		case op.kind == s3RecordPut:
-			l.b.insert(op.found)
+			l.insert(op.entry)
 		default:
-			l.b.remove(op.meta.Key)
+			l.remove(op.meta.Key)
 		}
 	}
+	compact := l.total > 2*l.live+l.compactSlack()
 	l.s.mu.Unlock()
 	if !live {
 		return s3NoSuchBucket(l.b.name)
 	}
-	if l.segSize >= s3SegmentSize {
-		return l.closeSegment()
+	if seg.size >= s3SegmentSize {
+		l.seg = nil
+	}
+	if compact {
+		// The batch is acknowledged whatever compaction does: it failing
+		// leaves the log as it was, only larger.
+		l.compact(false)
 	}
 	return nil
 }
 
-// appendRecord writes one record at the end of the segment and returns the
-// object it publishes (nil for a delete).
-func (l *s3Log) appendRecord(w *bufio.Writer, op *s3LogOp) (*s3Object, error) {
+func (l *s3Log) compactSlack() int64 {
+	if l.s.cfg.compactSlack > 0 {
+		return l.s.cfg.compactSlack
+	}
+	return s3CompactSlack
+}
+
+// insert publishes e, replacing any object with its key; the caller holds
+// S3.mu for writing.
+func (l *s3Log) insert(e *s3Entry) {
+	if old, ok := l.b.index.ReplaceOrInsert(e); ok {
+		l.live -= old.recordSize()
+	}
+	l.live += e.recordSize()
+}
+
+// remove drops key from the index; the caller holds S3.mu for writing.
+func (l *s3Log) remove(key string) {
+	if old, ok := l.b.index.Delete(&s3Entry{key: key}); ok {
+		l.live -= old.recordSize()
+	}
+}
+
+// appendRecord writes op's record at the end of seg (through w) and returns
+// the entry it publishes (nil for a delete or a reset).
+func (l *s3Log) appendRecord(w *bufio.Writer, op *s3LogOp, seg *s3Segment) (*s3Entry, error) {
 	meta, err := json.Marshal(op.meta)
 	if err != nil {
 		return nil, err
@@ -195,83 +386,317 @@ func (l *s3Log) appendRecord(w *bufio.Writer, op *s3LogOp) (*s3Object, error) {
 	if op.body != nil {
 		n = op.body.size
 	}
-	hdr := make([]byte, 0, s3RecordHeader+len(meta))
-	hdr = append(hdr, s3RecordMagic...)
-	hdr = append(hdr, s3RecordVersion, op.kind)
-	hdr = binary.BigEndian.AppendUint32(hdr, uint32(len(meta)))
-	hdr = binary.BigEndian.AppendUint64(hdr, uint64(n))
-	crc := crc32.Update(crc32.Checksum(hdr, s3CRC), s3CRC, meta)
-	hdr = binary.BigEndian.AppendUint32(hdr, crc)
-	hdr = append(hdr, meta...)
-	if _, err := w.Write(hdr); err != nil {
+	var hdr [s3RecordHeader]byte
+	copy(hdr[:], s3RecordMagic)
+	hdr[4], hdr[5] = s3RecordVersion, op.kind
+	binary.BigEndian.PutUint32(hdr[6:], uint32(len(meta)))
+	binary.BigEndian.PutUint64(hdr[10:], uint64(n))
+	binary.BigEndian.PutUint32(hdr[18:], crc32.Update(crc32.Checksum(hdr[:18], s3CRC), s3CRC, meta))
+	if _, err := w.Write(hdr[:]); err != nil {
 		return nil, err
 	}
-	bodyAt := l.segSize + int64(len(hdr))
+	if _, err := w.Write(meta); err != nil {
+		return nil, err
+	}
 	h := crc32.New(s3CRC)
 	if op.body != nil {
 		if err := op.body.writeTo(io.MultiWriter(w, h)); err != nil {
 			return nil, err
 		}
 	}
-	if err := binary.Write(w, binary.BigEndian, h.Sum32()); err != nil {
+	var sum [4]byte
+	binary.BigEndian.PutUint32(sum[:], h.Sum32())
+	if _, err := w.Write(sum[:]); err != nil {
 		return nil, err
 	}
-	l.segSize = bodyAt + n + 4
+	at := seg.size
+	seg.size += s3RecordHeader + int64(len(meta)) + n + 4
 	if op.kind != s3RecordPut {
 		return nil, nil
 	}
-	return &s3Object{s3Meta: op.meta, file: l.seg.Name(), offset: bodyAt}, nil
+	return s3NewEntry(&op.meta, seg, at, len(meta)), nil
+}
+
+func s3NewEntry(m *s3Meta, seg *s3Segment, at int64, metaLen int) *s3Entry {
+	e := &s3Entry{key: m.Key, size: m.Size, modified: m.LastModified.UnixMilli(), seg: seg, at: at, metaLen: uint32(metaLen)}
+	e.setETag(m.ETag)
+	return e
 }
 
 func (l *s3Log) segmentPath(n int) string {
 	return filepath.Join(l.dir, fmt.Sprintf("%s%08d%s", s3SegmentPrefix, n, s3SegmentSuffix))
 }
 
-// openSegment opens the segment to append to, starting a new one (and
-// making its directory entry durable) when there is none.
-func (l *s3Log) openSegment() error {
-	if l.seg != nil {
-		return nil
+// newSegmentFile creates the file of segment n: in the bucket's directory,
+// or in memory mode an unlinked temporary file.
+func (l *s3Log) newSegmentFile(n int) (*s3Segment, error) {
+	if !l.durable {
+		f, err := os.CreateTemp(l.spill, "sesinbound-s3-*")
+		if err != nil {
+			return nil, err
+		}
+		g := &s3Segment{num: n, f: f}
+		if os.Remove(f.Name()) != nil {
+			g.path = f.Name() // a system that cannot unlink an open file: removed when released
+		}
+		g.refs.Store(1)
+		return g, nil
 	}
-	path := l.segmentPath(l.segNum + 1)
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	path := l.segmentPath(n)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o644)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := syncDir(l.dir); err != nil {
 		f.Close()
+		return nil, err
+	}
+	g := &s3Segment{num: n, path: path, f: f}
+	g.refs.Store(1)
+	return g, nil
+}
+
+// openSegment starts a new segment when there is none to append to.
+func (l *s3Log) openSegment() error {
+	if l.w == nil {
+		l.w = bufio.NewWriterSize(nil, 64<<10)
+	}
+	if l.seg != nil {
+		return nil
+	}
+	g, err := l.newSegmentFile(l.segNum + 1)
+	if err != nil {
 		return err
 	}
-	l.seg, l.segNum, l.segSize = f, l.segNum+1, 0
+	l.seg, l.segNum = g, g.num
+	l.segs = append(l.segs, g)
 	return nil
 }
 
-func (l *s3Log) closeSegment() error {
-	if l.seg == nil {
-		return nil
+// compact rewrites the live records into one new segment, which replaces
+// every segment before it (see the top of this file); the caller holds
+// wmu. With reset, nothing is live: the log is emptied.
+func (l *s3Log) compact(reset bool) error {
+	hook := l.s.cfg.compactHook
+	if hook == nil {
+		hook = func(string) {}
 	}
-	err := l.seg.Close()
-	l.seg = nil
-	return err
+	n := l.segNum + 1
+	var f *os.File
+	var err error
+	if l.durable {
+		f, err = os.CreateTemp(l.dir, tempPrefix+"compact-*")
+	} else {
+		f, err = os.CreateTemp(l.spill, "sesinbound-s3-*")
+	}
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	g := &s3Segment{num: n, f: f}
+	g.refs.Store(1)
+	abandon := func(err error) error {
+		f.Close()
+		os.Remove(tmp)
+		return err
+	}
+	if !l.durable {
+		if os.Remove(tmp) != nil {
+			g.path = tmp
+		}
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	if _, err := l.appendRecord(w, &s3LogOp{kind: s3RecordReset}, g); err != nil {
+		return abandon(err)
+	}
+	resetSize := g.size
+	// The index does not change meanwhile: every put and delete of this
+	// bucket holds wmu. Records are copied in key order, a page of
+	// entries at a time, so that other buckets are not held up.
+	type rec struct {
+		seg      *s3Segment
+		at, size int64
+	}
+	var after *s3Entry
+	for !reset {
+		var page []rec
+		last := ""
+		visit := func(e *s3Entry) bool {
+			if after != nil && e.key == after.key {
+				return true
+			}
+			page = append(page, rec{e.seg, e.at, e.recordSize()})
+			last = e.key
+			return len(page) < 4096
+		}
+		l.s.mu.RLock()
+		if after == nil {
+			l.b.index.Ascend(visit)
+		} else {
+			l.b.index.AscendGreaterOrEqual(after, visit)
+		}
+		l.s.mu.RUnlock()
+		for _, r := range page {
+			if _, err := io.Copy(w, io.NewSectionReader(r.seg.f, r.at, r.size)); err != nil {
+				return abandon(err)
+			}
+			g.size += r.size
+		}
+		if len(page) < 4096 {
+			break
+		}
+		after = &s3Entry{key: last}
+	}
+	if err := w.Flush(); err != nil {
+		return abandon(err)
+	}
+	hook("copied")
+	if l.durable {
+		if err := f.Sync(); err != nil {
+			return abandon(err)
+		}
+		g.path = l.segmentPath(n)
+		if err := os.Rename(tmp, g.path); err != nil {
+			return abandon(err)
+		}
+		if err := syncDir(l.dir); err != nil {
+			// The rename may or may not be durable, so the old segments
+			// stay; the new one, whole either way, goes again.
+			os.Remove(g.path)
+			return abandon(err)
+		}
+	}
+	hook("renamed")
+	// Point the index at the new segment: the same records, in key order.
+	l.s.mu.Lock()
+	if reset {
+		l.b.index.Clear(false)
+		l.live = 0
+	}
+	at := resetSize
+	l.b.index.Ascend(func(e *s3Entry) bool {
+		e.seg, e.at = g, at
+		at += e.recordSize()
+		return true
+	})
+	old := l.segs
+	l.segs = []*s3Segment{g}
+	l.seg, l.segNum, l.total = g, n, g.size
+	l.s.mu.Unlock()
+	// Readers holding an old segment keep reading it; its space is freed
+	// when the last of them is done.
+	var rmErr error
+	for _, o := range old {
+		if o.path != "" {
+			if err := os.Remove(o.path); err != nil {
+				rmErr = errors.Join(rmErr, err)
+			}
+			hook("removed")
+		}
+		o.release()
+	}
+	if l.durable {
+		rmErr = errors.Join(rmErr, syncDir(l.dir))
+	}
+	// The writer appends after the copied records.
+	if _, err := f.Seek(g.size, io.SeekStart); err != nil {
+		l.seg = nil
+	}
+	return rmErr
 }
 
-// close releases the segment being written; every acknowledged record is
-// already synced.
-func (l *s3Log) close() error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.running {
-		return nil // the writer owns the segment; it is synced when it stops
+// reset empties the bucket and gives its space back; the caller holds
+// wmu.
+func (l *s3Log) reset() error {
+	l.s.mu.RLock()
+	live := l.s.buckets[l.b.name] == l.b
+	l.s.mu.RUnlock()
+	if !live {
+		return s3NoSuchBucket(l.b.name)
 	}
-	return l.closeSegment()
+	return l.compact(true)
+}
+
+// close releases the log's segments; with a data directory every
+// acknowledged record is already synced. Readers still holding a segment
+// keep it open until they are done.
+func (l *s3Log) close() error {
+	l.wmu.Lock()
+	defer l.wmu.Unlock()
+	for _, g := range l.segs {
+		if !l.durable && g.path != "" {
+			os.Remove(g.path)
+		}
+		g.release()
+	}
+	l.segs, l.seg = nil, nil
+	return nil
 }
 
 // load replays a bucket's segments into its index, truncating a torn tail
-// of the last one.
+// of the last one. Segments before the last that begins with a reset
+// record are what a compaction left behind: they are removed unread.
 func (l *s3Log) load() error {
-	entries, err := os.ReadDir(l.dir)
+	nums, err := l.segments()
 	if err != nil {
 		return err
+	}
+	from := 0
+	for i := len(nums) - 1; i > 0; i-- {
+		if s3StartsWithReset(l.segmentPath(nums[i])) {
+			from = i
+			break
+		}
+	}
+	for _, n := range nums[:from] {
+		if err := os.Remove(l.segmentPath(n)); err != nil {
+			return err
+		}
+	}
+	if from > 0 {
+		if err := syncDir(l.dir); err != nil {
+			return err
+		}
+	}
+	nums = nums[from:]
+	l.w = bufio.NewWriterSize(nil, 64<<10)
+	for i, n := range nums {
+		g, err := l.replay(n, i == len(nums)-1)
+		if err != nil {
+			return err
+		}
+		l.segs = append(l.segs, g)
+		l.total += g.size
+		l.segNum = n
+		if i == len(nums)-1 && g.size < s3SegmentSize {
+			if _, err := g.f.Seek(g.size, io.SeekStart); err != nil {
+				return err
+			}
+			l.seg = g
+		}
+	}
+	return nil
+}
+
+// s3StartsWithReset reports whether a segment's first record is a reset.
+func s3StartsWithReset(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var hdr [s3RecordHeader]byte
+	if _, err := f.ReadAt(hdr[:], 0); err != nil {
+		return false
+	}
+	return string(hdr[:4]) == s3RecordMagic && hdr[5] == s3RecordReset
+}
+
+// segments returns the numbers of the bucket's segments, in order.
+func (l *s3Log) segments() ([]int, error) {
+	entries, err := os.ReadDir(l.dir)
+	if err != nil {
+		return nil, err
 	}
 	var nums []int
 	for _, e := range entries {
@@ -286,64 +711,88 @@ func (l *s3Log) load() error {
 		nums = append(nums, n)
 	}
 	slices.Sort(nums)
-	for i, n := range nums {
-		if err := l.replay(l.segmentPath(n), i == len(nums)-1); err != nil {
-			return err
-		}
-		l.segNum = n
-	}
-	return nil
+	return nums, nil
 }
 
-// replay applies one segment's records. In the last segment every record
-// is checked whole and the file is cut at the first bad one.
-func (l *s3Log) replay(path string, last bool) error {
+// replay opens segment n and applies its records. In the last segment
+// every record is checked whole and the file is cut at the first bad one.
+func (l *s3Log) replay(n int, last bool) (*s3Segment, error) {
+	path := l.segmentPath(n)
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer f.Close()
+	g := &s3Segment{num: n, path: path, f: f}
+	g.refs.Store(1)
 	st, err := f.Stat()
 	if err != nil {
-		return err
+		f.Close()
+		return nil, err
 	}
+	buf := make([]byte, s3RecordHeader+s3MetaPeek)
 	var off int64
 	for off < st.Size() {
-		rec, next, err := s3ReadRecord(f, off, st.Size(), last)
+		rec, next, err := s3ReadRecord(f, buf, off, st.Size(), last)
 		if err != nil {
 			if !last {
-				return fmt.Errorf("damaged segment %s at offset %d: %w", path, off, err)
+				f.Close()
+				return nil, fmt.Errorf("damaged segment %s at offset %d: %w", path, off, err)
 			}
 			// A torn tail: records after the last sync, never acknowledged.
 			if err := f.Truncate(off); err != nil {
-				return err
+				f.Close()
+				return nil, err
 			}
-			return f.Sync()
+			if err := f.Sync(); err != nil {
+				f.Close()
+				return nil, err
+			}
+			break
 		}
-		if rec.kind == s3RecordPut {
-			l.b.insert(&s3Object{s3Meta: rec.meta, file: path, offset: rec.bodyAt})
-		} else {
-			l.b.remove(rec.meta.Key)
+		switch rec.kind {
+		case s3RecordPut:
+			l.insert(s3NewEntry(&rec.meta, g, off, rec.metaLen))
+		case s3RecordDelete:
+			l.remove(rec.meta.Key)
+		default:
+			l.b.index.Clear(false)
+			l.live = 0
 		}
 		off = next
 	}
-	return nil
+	g.size = off
+	return g, nil
 }
 
 type s3Record struct {
-	kind   byte
-	meta   s3Meta
-	bodyAt int64
+	kind    byte
+	meta    s3Meta
+	metaLen int
 }
 
-// s3ReadRecord reads the record at off; with checkBody its body's CRC is
-// verified too. It returns the offset of the next record.
-func s3ReadRecord(f *os.File, off, size int64, checkBody bool) (s3Record, int64, error) {
-	var hdr [s3RecordHeader]byte
-	if _, err := f.ReadAt(hdr[:], off); err != nil {
+// s3IndexMeta is the part of s3Meta the index keeps; decoding only it
+// skips building the user metadata, which is most of a record's JSON.
+type s3IndexMeta struct {
+	Key          string `json:"key"`
+	Size         int64  `json:"size"`
+	ETag         string `json:"etag"`
+	LastModified string `json:"lastModified"`
+}
+
+// s3ReadRecord reads the record at off, through buf (at least the header
+// long); with checkBody its body's CRC is verified too. Only the fields of
+// the metadata that the index keeps are decoded. It returns the offset of
+// the next record.
+func s3ReadRecord(f *os.File, buf []byte, off, size int64, checkBody bool) (s3Record, int64, error) {
+	got, err := f.ReadAt(buf, off)
+	if got < s3RecordHeader {
+		if err == nil {
+			err = io.ErrUnexpectedEOF
+		}
 		return s3Record{}, 0, errors.New("short record header")
 	}
-	if string(hdr[:4]) != s3RecordMagic || hdr[4] != s3RecordVersion || (hdr[5] != s3RecordPut && hdr[5] != s3RecordDelete) {
+	hdr := buf[:s3RecordHeader]
+	if string(hdr[:4]) != s3RecordMagic || hdr[4] != s3RecordVersion || hdr[5] < s3RecordPut || hdr[5] > s3RecordReset {
 		return s3Record{}, 0, errors.New("not a record")
 	}
 	m := int64(binary.BigEndian.Uint32(hdr[6:]))
@@ -351,28 +800,58 @@ func s3ReadRecord(f *os.File, off, size int64, checkBody bool) (s3Record, int64,
 	if m > 1<<20 || n < 0 || off+s3RecordHeader+m+n+4 > size {
 		return s3Record{}, 0, errors.New("record runs past the end of the segment")
 	}
-	meta := make([]byte, m)
-	if _, err := f.ReadAt(meta, off+s3RecordHeader); err != nil {
-		return s3Record{}, 0, err
+	var meta []byte
+	if s3RecordHeader+m <= int64(got) {
+		meta = buf[s3RecordHeader : s3RecordHeader+m]
+	} else {
+		meta = make([]byte, m)
+		if _, err := f.ReadAt(meta, off+s3RecordHeader); err != nil {
+			return s3Record{}, 0, err
+		}
 	}
 	if crc32.Update(crc32.Checksum(hdr[:18], s3CRC), s3CRC, meta) != binary.BigEndian.Uint32(hdr[18:]) {
 		return s3Record{}, 0, errors.New("header checksum mismatch")
 	}
-	rec := s3Record{kind: hdr[5], bodyAt: off + s3RecordHeader + m}
-	if err := json.Unmarshal(meta, &rec.meta); err != nil {
+	rec := s3Record{kind: hdr[5], metaLen: int(m)}
+	var im s3IndexMeta
+	if err := json.Unmarshal(meta, &im); err != nil {
 		return s3Record{}, 0, err
 	}
+	rec.meta = s3Meta{Key: im.Key, Size: im.Size, ETag: im.ETag}
+	if im.LastModified != "" {
+		if err := rec.meta.LastModified.UnmarshalText([]byte(im.LastModified)); err != nil {
+			return s3Record{}, 0, err
+		}
+	}
+	if rec.kind == s3RecordPut && rec.meta.Size != n {
+		return s3Record{}, 0, errors.New("record's size disagrees with its metadata")
+	}
+	bodyAt := off + s3RecordHeader + m
 	if checkBody {
 		h := crc32.New(s3CRC)
-		if _, err := io.Copy(h, io.NewSectionReader(f, rec.bodyAt, n)); err != nil {
+		if _, err := io.Copy(h, io.NewSectionReader(f, bodyAt, n)); err != nil {
 			return s3Record{}, 0, err
 		}
 		var sum [4]byte
-		if _, err := f.ReadAt(sum[:], rec.bodyAt+n); err != nil || binary.BigEndian.Uint32(sum[:]) != h.Sum32() {
+		if _, err := f.ReadAt(sum[:], bodyAt+n); err != nil || binary.BigEndian.Uint32(sum[:]) != h.Sum32() {
 			return s3Record{}, 0, errors.New("body checksum mismatch")
 		}
 	}
-	return rec, rec.bodyAt + n + 4, nil
+	return rec, bodyAt + n + 4, nil
+}
+
+// readMetaAt reads an entry's whole metadata from its record, in g at
+// at (read under the lock with g).
+func (e *s3Entry) readMetaAt(g *s3Segment, at int64) (s3Meta, error) {
+	buf := make([]byte, e.metaLen)
+	if _, err := g.f.ReadAt(buf, at+s3RecordHeader); err != nil {
+		return s3Meta{}, err
+	}
+	var m s3Meta
+	if err := json.Unmarshal(buf, &m); err != nil {
+		return s3Meta{}, err
+	}
+	return m, nil
 }
 
 // s3Spool holds a body on its way to the log: in memory up to

@@ -3,7 +3,6 @@ package fakes
 import (
 	"bytes"
 	"crypto/md5"
-	"crypto/rand"
 	"encoding/hex"
 	"encoding/xml"
 	"fmt"
@@ -94,7 +93,7 @@ func (s *S3) httpCreateUpload(w http.ResponseWriter, r *http.Request, bucket, ke
 		s.mu.Unlock()
 		return s3NoSuchBucket(bucket)
 	}
-	u := &s3Upload{id: rand.Text(), bucket: b, meta: meta, parts: map[int]*s3Part{}}
+	u := &s3Upload{id: s3RandomText(s.rand), bucket: b, meta: meta, parts: map[int]*s3Part{}}
 	s.uploads[u.id] = u
 	s.mu.Unlock()
 	for _, name := range []string{"x-amz-checksum-algorithm", "x-amz-checksum-type"} {
@@ -102,13 +101,11 @@ func (s *S3) httpCreateUpload(w http.ResponseWriter, r *http.Request, bucket, ke
 			w.Header().Set(name, v)
 		}
 	}
-	s3WriteXML(w, http.StatusOK, struct {
-		XMLName  xml.Name `xml:"InitiateMultipartUploadResult"`
-		NS       string   `xml:"xmlns,attr"`
-		Bucket   string   `xml:"Bucket"`
-		Key      string   `xml:"Key"`
-		UploadID string   `xml:"UploadId"`
-	}{NS: s3XMLNS, Bucket: bucket, Key: key, UploadID: u.id})
+	s3WriteXML(w, http.StatusOK, "InitiateMultipartUploadResult", struct {
+		Bucket   string `xml:"Bucket"`
+		Key      string `xml:"Key"`
+		UploadID string `xml:"UploadId"`
+	}{Bucket: bucket, Key: key, UploadID: u.id})
 	return nil
 }
 
@@ -218,14 +215,12 @@ func (s *S3) httpCompleteUpload(w http.ResponseWriter, r *http.Request, bucket, 
 	if err != nil {
 		return err
 	}
-	s3WriteXML(w, http.StatusOK, struct {
-		XMLName  xml.Name `xml:"CompleteMultipartUploadResult"`
-		NS       string   `xml:"xmlns,attr"`
-		Location string   `xml:"Location"`
-		Bucket   string   `xml:"Bucket"`
-		Key      string   `xml:"Key"`
-		ETag     string   `xml:"ETag"`
-	}{NS: s3XMLNS, Location: "/" + bucket + "/" + key, Bucket: bucket, Key: key, ETag: o.etag()})
+	s3WriteXML(w, http.StatusOK, "CompleteMultipartUploadResult", struct {
+		Location string `xml:"Location"`
+		Bucket   string `xml:"Bucket"`
+		Key      string `xml:"Key"`
+		ETag     string `xml:"ETag"`
+	}{Location: "/" + bucket + "/" + key, Bucket: bucket, Key: key, ETag: o.etag()})
 	return nil
 }
 

@@ -1,13 +1,11 @@
 package fakes
 
 import (
-	"bytes"
 	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"maps"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -84,7 +82,7 @@ func (s *S3) deleteBucket(name string) error {
 		s.mu.Unlock()
 		return s3NoSuchBucket(name)
 	}
-	if len(b.objects) > 0 {
+	if b.index.Len() > 0 {
 		s.mu.Unlock()
 		return s3Err("BucketNotEmpty", "The bucket you tried to delete is not empty")
 	}
@@ -103,6 +101,7 @@ func (s *S3) deleteBucket(name string) error {
 		}
 	}
 	s.mu.Unlock()
+	b.log.close()
 	for _, u := range dropped {
 		u.discard()
 	}
@@ -160,50 +159,27 @@ func (s *S3) putObject(p s3Put) (*s3Object, error) {
 	}
 	meta := p.meta
 	meta.LastModified = s.now()
-	if b.log != nil {
-		// With a data directory the body is spooled, then appended to the
-		// bucket's log, which publishes it once it is on disk.
-		spool := s3Borrow(p, limit, sums)
-		if spool == nil {
-			spool = newS3Spool(b.dir, p.size)
-			defer spool.discard()
-			if _, err := s3CopyBody(spool, p.body, p.size, limit, sums); err != nil {
-				return nil, err
-			}
+	// The body is spooled, then appended to the bucket's log, which
+	// publishes it (with a data directory, once it is on disk).
+	spool := s3Borrow(p, limit, sums)
+	if spool == nil {
+		spool = newS3Spool(b.dir, p.size)
+		defer spool.discard()
+		if _, err := s3CopyBody(spool, p.body, p.size, limit, sums); err != nil {
+			return nil, err
 		}
-		meta.Size = spool.size
-		meta.ETag = cmp.Or(p.etag, sums.etag())
-		o, err := b.log.put(meta, spool)
-		if err != nil {
-			if isAPICode(err, "NoSuchBucket") {
-				return nil, err
-			}
-			return nil, s3Internal("put object", err)
-		}
-		return o, nil
 	}
-	sink := &s3MemorySink{}
-	if p.size > 0 && p.size <= limit {
-		sink.Grow(int(p.size)) // one allocation, no regrowth
-	}
-	n, err := s3CopyBody(sink, p.body, p.size, limit, sums)
-	if err != nil {
-		return nil, err
-	}
-	meta.Size = n
+	meta.Size = spool.size
 	meta.ETag = cmp.Or(p.etag, sums.etag())
-	o := &s3Object{s3Meta: meta, data: sink.Bytes()}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.buckets[b.name] != b {
-		return nil, s3NoSuchBucket(b.name)
+	e, err := b.log.put(meta, spool)
+	if err != nil {
+		if isAPICode(err, "NoSuchBucket") {
+			return nil, err
+		}
+		return nil, s3Internal("put object", err)
 	}
-	b.insert(o)
-	return o, nil
+	return &s3Object{s3Meta: meta, seg: e.seg, offset: e.bodyAt()}, nil
 }
-
-// s3MemorySink holds a body in memory.
-type s3MemorySink struct{ bytes.Buffer }
 
 // s3CopyBuffers recycles copy buffers: every PutObject needs one, and a
 // fresh 32 KB buffer per call costs more than the copy of a small object.
@@ -281,78 +257,99 @@ func (b s3BodyReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// s3Handle is an object opened for reading: its metadata and, when opened
-// with its body, a descriptor on exactly the bytes published with that
-// metadata, whatever writes and deletes happen meanwhile.
+// s3Handle is an object opened for reading: its metadata and a reference
+// on the segment holding exactly the bytes published with that metadata,
+// whatever writes, deletes and compactions happen meanwhile.
 type s3Handle struct {
 	*s3Object
-	f *os.File
+	release func() // releases the segment once, if the handle holds it
 }
 
-// openObject finds an object and, if withBody, opens its body.
+// openObject finds an object and reads its metadata; if withBody, the
+// handle keeps its body readable until it is closed (or its section is).
 func (s *S3) openObject(bucket, key string, withBody bool) (s3Handle, error) {
 	s.mu.RLock()
-	defer s.mu.RUnlock()
 	b, ok := s.buckets[bucket]
 	if !ok {
+		s.mu.RUnlock()
 		return s3Handle{}, s3NoSuchBucket(bucket)
 	}
-	o, ok := b.objects[key]
+	e, ok := b.index.Get(&s3Entry{key: key})
 	if !ok {
+		s.mu.RUnlock()
 		return s3Handle{}, s3NoSuchKey()
 	}
-	h := s3Handle{s3Object: o}
-	if withBody && o.file != "" {
-		// Open under the lock: a put of the same key renames its file
-		// over this one under the write lock, and an open descriptor
-		// keeps reading the bytes it was opened on.
-		f, err := os.Open(o.file)
-		if err != nil {
-			return s3Handle{}, s3Internal("open object", err)
-		}
-		h.f = f
+	// A segment leaves the index only under the write lock, and is
+	// released after, so it is still open here.
+	seg, at, etag := e.seg, e.at, e.etag()
+	if !seg.acquire() {
+		s.mu.RUnlock()
+		return s3Handle{}, s3Internal("open object", errors.New("segment closed"))
 	}
-	return h, nil
+	s.mu.RUnlock()
+	meta, err := e.readMetaAt(seg, at)
+	if err != nil {
+		seg.release()
+		return s3Handle{}, s3Internal("open object", err)
+	}
+	if etag != "" {
+		meta.ETag = etag
+	}
+	o := &s3Object{s3Meta: meta, seg: seg, offset: at + s3RecordHeader + int64(e.metaLen)}
+	o.remember = func(etag string) { s.rememberETag(b, key, seg, at, etag) }
+	if !withBody {
+		// The ETag may still need the body: keep it until then.
+		o.etag()
+		seg.release()
+		return s3Handle{o, func() {}}, nil
+	}
+	return s3Handle{o, sync.OnceFunc(seg.release)}, nil
+}
+
+// rememberETag keeps an ETag computed on first use in the index, if the
+// object there is still the one it was computed for.
+func (s *S3) rememberETag(b *s3Bucket, key string, seg *s3Segment, at int64, etag string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e, ok := b.index.Get(&s3Entry{key: key}); ok && e.seg == seg && e.at == at && e.md5 == nil {
+		e.setETag(etag)
+	}
 }
 
 // section returns bytes [r.start, r.end) of the body. Closing it releases
 // the handle.
 func (h s3Handle) section(r s3Range) io.ReadCloser {
-	if h.f == nil {
-		return io.NopCloser(bytes.NewReader(h.data[r.start:r.end]))
-	}
-	return struct {
-		io.Reader
-		io.Closer
-	}{io.NewSectionReader(h.f, h.offset+r.start, r.end-r.start), h.f}
+	return &s3Section{io.NewSectionReader(h.seg.f, h.offset+r.start, r.end-r.start), h.release}
 }
 
-// close releases a handle whose body was not taken with section.
-func (h s3Handle) close() {
-	if h.f != nil {
-		h.f.Close()
-	}
+// s3Section is an object's body being read.
+type s3Section struct {
+	*io.SectionReader
+	release func()
 }
+
+func (r *s3Section) Close() error {
+	r.release()
+	return nil
+}
+
+// close releases a handle not taken with section.
+func (h s3Handle) close() { h.release() }
 
 // deleteObject removes an object. Removing a missing key succeeds, as in
 // S3.
 func (s *S3) deleteObject(bucket, key string) error {
-	s.mu.Lock()
+	s.mu.RLock()
 	b, ok := s.buckets[bucket]
 	if !ok {
-		s.mu.Unlock()
+		s.mu.RUnlock()
 		return s3NoSuchBucket(bucket)
 	}
-	if _, ok := b.objects[key]; !ok {
-		s.mu.Unlock()
+	_, ok = b.index.Get(&s3Entry{key: key})
+	s.mu.RUnlock()
+	if !ok {
 		return nil
 	}
-	if b.log == nil {
-		b.remove(key)
-		s.mu.Unlock()
-		return nil
-	}
-	s.mu.Unlock()
 	if err := b.log.delete(key); err != nil && !isAPICode(err, "NoSuchBucket") {
 		return s3Internal("delete object", err)
 	}
@@ -434,47 +431,109 @@ type s3Page struct {
 // are rolled up into it; a common prefix that sorts at or before after is
 // not repeated, which is how a page continues the one that ended with it.
 func (s *S3) list(bucket string, q s3ListQuery) (s3Page, error) {
-	s.mu.Lock() // sortedKeys may sort
-	defer s.mu.Unlock()
+	s.mu.RLock()
 	b, ok := s.buckets[bucket]
 	if !ok {
+		s.mu.RUnlock()
 		return s3Page{}, s3NoSuchBucket(bucket)
 	}
 	var page s3Page
 	if q.maxKeys <= 0 {
+		s.mu.RUnlock()
 		return page, nil
 	}
-	keys := b.sortedKeys()
-	i, _ := slices.BinarySearch(keys, max(q.prefix, q.after))
-	for ; i < len(keys); i++ {
-		k := keys[i]
-		if !strings.HasPrefix(k, q.prefix) {
-			break
-		}
-		if k <= q.after {
-			continue
-		}
-		entry, common := k, false
-		if q.delimiter != "" {
-			if j := strings.Index(k[len(q.prefix):], q.delimiter); j >= 0 {
-				entry, common = k[:len(q.prefix)+j+len(q.delimiter)], true
-				if entry <= q.after || entry == page.last {
-					continue
-				}
+	// Walk the index from the first key that can be listed. Keys rolled
+	// up into a common prefix are skipped by seeking past the prefix, so
+	// a page costs its own keys and a logarithmic seek, whatever the size
+	// of the bucket.
+	from := max(q.prefix, q.after)
+	if q.delimiter != "" && strings.HasPrefix(q.after, q.prefix) {
+		// A page that ended with a common prefix continues after every key
+		// rolled up into it.
+		rest := q.after[len(q.prefix):]
+		if j := strings.Index(rest, q.delimiter); j >= 0 && j+len(q.delimiter) == len(rest) {
+			if next, ok := s3PrefixEnd(q.after); ok {
+				from = max(from, next)
 			}
 		}
-		if len(page.objects)+len(page.prefixes) == q.maxKeys {
-			page.truncated = true
+	}
+	type lazy struct {
+		o        *s3Object
+		seg      *s3Segment
+		at       int64
+		bodyAt   int64
+		acquired bool
+	}
+	var pending []lazy
+	for {
+		restart := ""
+		b.index.AscendGreaterOrEqual(&s3Entry{key: from}, func(e *s3Entry) bool {
+			k := e.key
+			if !strings.HasPrefix(k, q.prefix) {
+				return false
+			}
+			if k <= q.after {
+				return true
+			}
+			entry, common := k, false
+			if q.delimiter != "" {
+				if j := strings.Index(k[len(q.prefix):], q.delimiter); j >= 0 {
+					entry, common = k[:len(q.prefix)+j+len(q.delimiter)], true
+					if entry <= q.after || entry == page.last {
+						return true
+					}
+				}
+			}
+			if len(page.objects)+len(page.prefixes) == q.maxKeys {
+				page.truncated = true
+				return false
+			}
+			page.last = entry
+			if common {
+				page.prefixes = append(page.prefixes, entry)
+				if next, ok := s3PrefixEnd(entry); ok {
+					restart = next
+					return false
+				}
+				return true
+			}
+			o := &s3Object{s3Meta: s3Meta{Key: k, Size: e.size, ETag: e.etag(), LastModified: time.UnixMilli(e.modified).UTC()}}
+			page.objects = append(page.objects, o)
+			if o.ETag == "" {
+				pending = append(pending, lazy{o: o, seg: e.seg, at: e.at, bodyAt: e.bodyAt(), acquired: e.seg.acquire()})
+			}
+			return true
+		})
+		if restart == "" {
 			break
 		}
-		if common {
-			page.prefixes = append(page.prefixes, entry)
-		} else {
-			page.objects = append(page.objects, b.objects[k])
+		from = restart
+	}
+	s.mu.RUnlock()
+	// ETags still to compute are computed outside the lock, and kept.
+	for _, p := range pending {
+		if !p.acquired {
+			continue
 		}
-		page.last = entry
+		p.o.seg, p.o.offset = p.seg, p.bodyAt
+		p.o.remember = func(etag string) { s.rememberETag(b, p.o.Key, p.seg, p.at, etag) }
+		p.o.ETag = p.o.etag()
+		p.seg.release()
 	}
 	return page, nil
+}
+
+// s3PrefixEnd returns the least string greater than every string starting
+// with prefix, or false when there is none (prefix is all 0xff bytes).
+func s3PrefixEnd(prefix string) (string, bool) {
+	b := []byte(prefix)
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] < 0xff {
+			b[i]++
+			return string(b[:i+1]), true
+		}
+	}
+	return "", false
 }
 
 // isAPICode reports whether err is an S3 error with code.

@@ -1,11 +1,3 @@
-// Package faults injects failures on purpose, so that users can test their
-// own error paths: SMTP replies at MAIL, RCPT or DATA; AWS errors from S3
-// and KMS calls, made by sesinbound's pipeline or sent to the embedded
-// endpoint; and envelope variants that rules write instead of SES's.
-//
-// Faults come from the rules file's Faults section and, at run time, from
-// /_sesinbound/faults. Each fires for the next Count matching events, with
-// a Probability, or (with neither) every time until cleared.
 package faults
 
 import (
@@ -17,20 +9,21 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/smithy-go"
-
 	"github.com/sesinbound/sesinbound/encrypt"
+	"github.com/sesinbound/sesinbound/fakes"
 	"github.com/sesinbound/sesinbound/receipt"
 )
 
-// Registry holds the faults in force. It is safe for concurrent use.
+// Registry holds the faults in force. It is safe for concurrent use, and
+// its zero value is an empty Registry ready to use.
 type Registry struct {
 	mu        sync.Mutex
 	smtp      []*firing[receipt.SMTPFault]
 	aws       []*firing[receipt.AWSFault]
 	envelopes map[string]string
 	// Rand returns a number in [0, 1) for probabilities; nil means
-	// math/rand/v2.
+	// math/rand/v2. It is called with the Registry locked, so it need not
+	// be safe for concurrent use.
 	Rand func() float64
 }
 
@@ -41,8 +34,8 @@ type firing[T any] struct {
 	p         float64
 }
 
-// New returns an empty Registry.
-func New() *Registry { return &Registry{envelopes: map[string]string{}} }
+// New returns an empty Registry, as new(Registry) does.
+func New() *Registry { return &Registry{} }
 
 // Set replaces every fault with spec's.
 func (r *Registry) Set(spec receipt.FaultSpec) error {
@@ -51,7 +44,7 @@ func (r *Registry) Set(spec receipt.FaultSpec) error {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.smtp, r.aws, r.envelopes = nil, nil, map[string]string{}
+	r.smtp, r.aws, r.envelopes = nil, nil, nil
 	r.add(spec)
 	return nil
 }
@@ -80,6 +73,9 @@ func (r *Registry) add(spec receipt.FaultSpec) {
 		r.aws = append(r.aws, &firing[receipt.AWSFault]{fault: f, remaining: remaining(f.Count), p: f.Probability})
 	}
 	for rule, v := range spec.Envelopes {
+		if r.envelopes == nil {
+			r.envelopes = map[string]string{}
+		}
 		r.envelopes[rule] = v
 	}
 }
@@ -95,7 +91,7 @@ func remaining(count int) int {
 func (r *Registry) Clear() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.smtp, r.aws, r.envelopes = nil, nil, map[string]string{}
+	r.smtp, r.aws, r.envelopes = nil, nil, nil
 }
 
 // Spec returns the faults in force, with what is left of each count.
@@ -191,23 +187,22 @@ func (r *Registry) AWSFault(scope, service, operation string) error {
 		if msg == "" {
 			msg = "injected by sesinbound"
 		}
-		fault := smithy.FaultClient
-		if serverError(a.Error) {
-			fault = smithy.FaultServer
+		if service == "kms" {
+			return fakes.KMSError(a.Error, msg)
 		}
-		return &smithy.GenericAPIError{Code: a.Error, Message: msg, Fault: fault}
+		return fakes.S3Error(a.Error, msg)
 	}
 	return nil
 }
 
-// serverError reports whether AWS sends an error code as a 5xx.
-func serverError(code string) bool {
-	switch code {
-	case "InternalError", "ServiceUnavailable", "SlowDown", "KMSInternalException", "DependencyTimeoutException",
-		"KeyUnavailableException", "InternalFailure":
-		return true
+// EndpointFaults returns the hook (fakes.WithS3Faults, fakes.WithKMSFaults)
+// that makes the embedded endpoint's requests for service ("s3" or "kms")
+// subject to AWS faults of scope endpoint. The fakes name the operation
+// and answer the error as the service would.
+func (r *Registry) EndpointFaults(service string) fakes.FaultFunc {
+	return func(_ context.Context, op string) error {
+		return r.AWSFault(receipt.ScopeEndpoint, service, op)
 	}
-	return false
 }
 
 // Envelope returns the envelope variant a rule writes.
@@ -221,7 +216,7 @@ func (r *Registry) Envelope(rule string) encrypt.Variant {
 }
 
 // Store makes the pipeline's S3 writes subject to AWS faults of scope
-// sesinbound.
+// sesinbound. With no Faults it only passes calls on.
 type Store struct {
 	receipt.ObjectStore
 	Faults *Registry
@@ -229,14 +224,14 @@ type Store struct {
 
 // PutObject fails with an injected error or calls the store.
 func (s Store) PutObject(ctx context.Context, in *s3.PutObjectInput, optFns ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
-	if err := s.Faults.AWSFault(receipt.ScopeSesinbound, "s3", "PutObject"); err != nil {
+	if err := s.Faults.pipeline("s3", "PutObject"); err != nil {
 		return nil, err
 	}
 	return s.ObjectStore.PutObject(ctx, in, optFns...)
 }
 
 // KMS makes the pipeline's data-key requests subject to AWS faults of
-// scope sesinbound.
+// scope sesinbound. With no Faults it only passes calls on.
 type KMS struct {
 	encrypt.KMS
 	Faults *Registry
@@ -244,8 +239,17 @@ type KMS struct {
 
 // GenerateDataKey fails with an injected error or calls KMS.
 func (k KMS) GenerateDataKey(ctx context.Context, in *kms.GenerateDataKeyInput, optFns ...func(*kms.Options)) (*kms.GenerateDataKeyOutput, error) {
-	if err := k.Faults.AWSFault(receipt.ScopeSesinbound, "kms", "GenerateDataKey"); err != nil {
+	if err := k.Faults.pipeline("kms", "GenerateDataKey"); err != nil {
 		return nil, err
 	}
 	return k.KMS.GenerateDataKey(ctx, in, optFns...)
+}
+
+// pipeline is the fault, if any, for one of the pipeline's calls; a nil
+// Registry has none.
+func (r *Registry) pipeline(service, operation string) error {
+	if r == nil {
+		return nil
+	}
+	return r.AWSFault(receipt.ScopeSesinbound, service, operation)
 }

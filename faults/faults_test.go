@@ -2,7 +2,6 @@ package faults_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -109,7 +108,7 @@ func TestStoreDecorator(t *testing.T) {
 	}
 }
 
-func TestHandlerAndMiddleware(t *testing.T) {
+func TestHandler(t *testing.T) {
 	r := faults.New()
 	h := r.Handler()
 	put := httptest.NewRecorder()
@@ -124,30 +123,31 @@ func TestHandlerAndMiddleware(t *testing.T) {
 	if bad.Code != 400 {
 		t.Fatalf("POST of a bad spec = %d", bad.Code)
 	}
-	next := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(299) })
-	mw := r.Middleware(next)
-	get := httptest.NewRecorder()
-	mw.ServeHTTP(get, httptest.NewRequest(http.MethodGet, "/bucket/key", nil))
-	if get.Code != 503 || !strings.Contains(get.Body.String(), "<Code>SlowDown</Code>") {
-		t.Fatalf("GetObject under a fault = %d %s", get.Code, get.Body)
-	}
-	again := httptest.NewRecorder()
-	mw.ServeHTTP(again, httptest.NewRequest(http.MethodGet, "/bucket/key", nil))
-	if again.Code != 299 {
-		t.Fatalf("the fault fired twice with Count 1")
-	}
-	k := httptest.NewRecorder()
-	req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader("{}"))
-	req.Header.Set("X-Amz-Target", "TrentService.Decrypt")
-	mw.ServeHTTP(k, req)
-	var body map[string]string
-	json.Unmarshal(k.Body.Bytes(), &body)
-	if k.Code != 400 || body["__type"] != "AccessDeniedException" {
-		t.Fatalf("KMS under a fault = %d %v", k.Code, body)
-	}
 	del := httptest.NewRecorder()
 	h.ServeHTTP(del, httptest.NewRequest(http.MethodDelete, "/_sesinbound/faults", nil))
 	if del.Code != 200 || len(r.Spec().AWS) != 0 {
 		t.Fatalf("DELETE left %+v", r.Spec())
+	}
+}
+
+// TestZeroValues: a Registry literal and decorators without a Registry work.
+func TestZeroValues(t *testing.T) {
+	var r faults.Registry
+	if err := r.Add(receipt.FaultSpec{Envelopes: map[string]string{"*": "corrupt-tag"}}); err != nil {
+		t.Fatal(err)
+	}
+	if v := r.Envelope("any"); v != "corrupt-tag" {
+		t.Fatalf("Envelope = %q", v)
+	}
+	if _, _, _, ok := r.SMTPFault("DATA"); ok {
+		t.Fatal("an SMTP fault fired from nothing")
+	}
+	r.Clear()
+	if err := r.Set(receipt.FaultSpec{Envelopes: map[string]string{"r": "no-kms-cmk-id"}}); err != nil || r.Envelope("r") != "no-kms-cmk-id" {
+		t.Fatalf("Set after Clear: %v, %q", err, r.Envelope("r"))
+	}
+	inner := &okStore{}
+	if _, err := (faults.Store{ObjectStore: inner}).PutObject(t.Context(), &s3.PutObjectInput{}); err != nil || inner.calls != 1 {
+		t.Fatalf("Store without a Registry = %v, %d calls", err, inner.calls)
 	}
 }

@@ -8,9 +8,9 @@
 //
 // A message enters the record only once it is processed: every rule and
 // action has run, every event has been emitted and the SMTP reply is known.
-// Waiters and streams wake by broadcast (a channel closed by Record); none
-// of them polls, and none of them slows Record down.
+// Record signals only the waiters whose filter the record matches; nothing
+// polls, and a waiter for other mail costs Record one filter match.
 //
 // It keeps the newest entries only (Max), in memory; it is a test aid, not
-// storage.
+// storage, and it does not survive a restart.
 package journal

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/sesinbound/sesinbound/encrypt"
@@ -34,9 +33,6 @@ const (
 	DispositionStopRuleSet = "STOP_RULE_SET"
 )
 
-// contentPool recycles the buffers messages are assembled in.
-var contentPool = sync.Pool{New: func() any { b := make([]byte, 0, 32<<10); return &b }}
-
 // maxPooledContent keeps huge buffers out of the pool.
 const maxPooledContent = 4 << 20
 
@@ -46,8 +42,11 @@ type ruleRun struct {
 	rule    *Rule
 	rcpts   []string
 	rr      *RuleResult
-	content []byte      // the message as this rule stores it
+	content *Frame      // the message as this rule stores it
+	copied  Frame       // content, when it is a copy
 	mail    *MailObject // content's mail object, built on first use
+	action  int         // the index of the action running
+	last    int         // the index of the last action that reads content, or -1
 }
 
 // run runs the rule's actions in order and reports whether the rule set
@@ -62,32 +61,20 @@ func (r *ruleRun) run(ctx context.Context) (stopSet bool, err error) {
 		return false, err
 	}
 	defer release()
-	last := r.lastContentUse()
+	r.last = -1
 	for i := range r.rule.Actions {
-		a := &r.rule.Actions[i]
-		ar := ActionResult{Type: a.Type()}
-		stopRule := false
-		switch {
-		case a.S3Action != nil:
-			err = r.s3(ctx, a.S3Action, i == last, &ar)
-		case a.SNSAction != nil:
-			r.sns(ctx, a.SNSAction, &ar)
-		case a.LambdaAction != nil:
-			stopRule, stopSet = r.lambda(ctx, a.LambdaAction, &ar)
-		case a.BounceAction != nil:
-			r.bounce(ctx, a.BounceAction, &ar)
-		case a.AddHeaderAction != nil:
-			r.addHeader(a.AddHeaderAction, &ar)
-		case a.StopAction != nil:
-			r.notify(ctx, a.StopAction.TopicArn, ActionObject{Type: "Stop", TopicArn: a.StopAction.TopicArn}, nil, &ar)
-			stopSet = true
-		case a.WorkmailAction != nil:
-			ar.Note = "WorkMail is not emulated; the action is recorded"
-			r.notify(ctx, a.WorkmailAction.TopicArn, ActionObject{Type: "WorkMail", TopicArn: a.WorkmailAction.TopicArn,
-				OrganizationArn: a.WorkmailAction.OrganizationArn}, nil, &ar)
-		case a.ConnectAction != nil:
-			ar.Note = "Amazon Connect is not emulated; the action is recorded"
+		if m, _ := r.rule.Actions[i].member(); m != nil && m.readsContent() {
+			r.last = i
 		}
+	}
+	for i := range r.rule.Actions {
+		m, _ := r.rule.Actions[i].member()
+		if m == nil {
+			continue // not in a validated rule set
+		}
+		r.action = i
+		ar := ActionResult{Type: m.name()}
+		stopRule, stopSet, err := m.run(ctx, r, &ar)
 		if ar.Note != "" {
 			r.d.p.logger().LogAttrs(ctx, slog.LevelInfo, ar.Note, slog.String("msg_id", r.d.res.MessageID), slog.String("rule", r.rule.Name))
 		}
@@ -102,39 +89,47 @@ func (r *ruleRun) run(ctx context.Context) (stopSet bool, err error) {
 	return false, nil
 }
 
+// mayConsume reports whether the running action is the last to read the
+// content, and so may consume it.
+func (r *ruleRun) mayConsume() bool { return r.action == r.last }
+
 // assemble builds the rule's content: SES's headers, then the message, with
 // room for the GCM tag after it so that the last reader of the content can
 // encrypt it in place. When Deliver lent it the message's own frame, the
-// headers go in the frame's headroom and nothing is copied. Otherwise the
+// headers go in the frame's free room and nothing is copied. Otherwise the
 // content is a copy in a pooled buffer, which release gives back: every
 // action copies what it keeps (S3 stores a copy, notifications encode one).
 func (r *ruleRun) assemble(t *trace) (release func(), err error) {
-	bp := contentPool.Get().(*[]byte)
-	buf := (*bp)[:0]
+	pool := &r.d.p.contentPool
+	bp, _ := pool.Get().(*[]byte)
+	if bp == nil {
+		b := make([]byte, 0, 32<<10)
+		bp = &b
+	}
+	buf := (*bp)[:copyHeadroom]
 	release = func() {
 		if cap(buf) <= maxPooledContent {
 			*bp = buf[:0]
-			contentPool.Put(bp)
+			pool.Put(bp)
 		}
 	}
 	if buf, err = t.appendSESHeaders(buf); err != nil {
 		release()
 		return nil, err
 	}
-	if f := r.d.frame; f != nil {
-		if room := len(f) - len(r.d.data); len(buf) <= room {
-			start := room - len(buf)
-			copy(f[start:room], buf)
-			r.content = f[start:]
-			return release, nil
-		}
+	ses := buf[copyHeadroom:]
+	if f := r.d.frame; f != nil && f.prepend(ses, r.d.hdrEnd) {
+		r.content = f
+		return release, nil
 	}
 	if need := len(buf) + len(r.d.data) + FrameTailroom; cap(buf) < need {
 		nb := make([]byte, len(buf), need)
 		copy(nb, buf)
 		buf = nb
 	}
-	r.content = append(buf, r.d.data...)
+	buf = append(buf, r.d.data...)
+	r.copied = Frame{buf: buf, off: copyHeadroom, hdr: len(ses) + r.d.hdrEnd}
+	r.content = &r.copied
 	return release, nil
 }
 
@@ -142,7 +137,7 @@ func (r *ruleRun) assemble(t *trace) (release func(), err error) {
 // else the rule's configured variant, else SES's own.
 func (r *ruleRun) variant() encrypt.Variant {
 	if v, ok := r.d.controls[ctlEnvelope]; ok {
-		if v := encrypt.Variant(strings.ToLower(v)); slices.Contains(encrypt.Variants, v) {
+		if v := encrypt.Variant(strings.ToLower(v)); slices.Contains(encrypt.Variants(), v) {
 			return v
 		}
 		r.d.p.logger().Warn("ignoring an unknown envelope variant in X-SESInbound-Envelope", slog.String("msg_id", r.d.res.MessageID), slog.String("variant", v))
@@ -153,58 +148,41 @@ func (r *ruleRun) variant() encrypt.Variant {
 	return encrypt.VariantSES
 }
 
-// lastContentUse returns the index of the last action that reads the
-// content, or -1; only that action may consume the buffer.
-func (r *ruleRun) lastContentUse() int {
-	last := -1
-	for i, a := range r.rule.Actions {
-		switch {
-		case a.StopAction != nil && a.StopAction.TopicArn == "",
-			a.WorkmailAction != nil && a.WorkmailAction.TopicArn == "",
-			a.ConnectAction != nil:
-		default:
-			last = i
-		}
-	}
-	return last
-}
-
-func (r *ruleRun) s3(ctx context.Context, a *S3Action, consume bool, ar *ActionResult) error {
+func (a *S3Action) run(ctx context.Context, r *ruleRun, ar *ActionResult) (stopRule, stopSet bool, err error) {
 	if a.TopicArn != "" {
 		r.mailObject() // before the content may be encrypted in place
 	}
-	if err := r.d.p.storeS3(ctx, r.d.res.MessageID, r.rule.Name, a, r.content, consume, r.variant(), ar); err != nil {
-		return err
-	}
-	if consume {
-		r.content = nil
+	if err := r.d.p.storeS3(ctx, r.d.res.MessageID, r.rule.Name, a, r.content, r.mayConsume(), r.variant(), ar); err != nil {
+		return false, false, err
 	}
 	prefix := a.ObjectKeyPrefix
 	r.notify(ctx, a.TopicArn, ActionObject{Type: "S3", TopicArn: a.TopicArn, BucketName: a.BucketName,
 		ObjectKeyPrefix: &prefix, ObjectKey: ar.Key}, nil, ar)
-	return nil
+	return false, false, nil
 }
 
-func (r *ruleRun) sns(ctx context.Context, a *SNSAction, ar *ActionResult) {
+func (a *SNSAction) run(ctx context.Context, r *ruleRun, ar *ActionResult) (stopRule, stopSet bool, err error) {
 	ar.TopicArn = a.TopicArn
-	if len(r.content) > MaxSNSContentBytes {
+	body := r.content.Bytes()
+	if len(body) > MaxSNSContentBytes {
 		// SES documents that larger mail bounces; users report that
 		// nothing arrives at all. Either way the topic gets nothing.
-		ar.Error = fmt.Sprintf("the message is %d bytes; SNS actions publish at most %d (150 KB), so nothing was published", len(r.content), MaxSNSContentBytes)
+		ar.Error = fmt.Sprintf("the message is %d bytes; SNS actions publish at most %d (150 KB), so nothing was published", len(body), MaxSNSContentBytes)
 		r.d.p.logger().LogAttrs(ctx, slog.LevelWarn, "sns action skipped: message over 150 KB",
-			slog.String("msg_id", r.d.res.MessageID), slog.String("rule", r.rule.Name), slog.Int("size", len(r.content)))
-		return
+			slog.String("msg_id", r.d.res.MessageID), slog.String("rule", r.rule.Name), slog.Int("size", len(body)))
+		return false, false, nil
 	}
 	var content, encoding string
 	if a.Encoding == EncodingBase64 {
-		content, encoding = base64.StdEncoding.EncodeToString(r.content), "BASE64"
+		content, encoding = base64.StdEncoding.EncodeToString(body), "BASE64"
 	} else {
-		content, encoding = string(r.content), "UTF8"
+		content, encoding = string(body), "UTF8"
 	}
 	r.notify(ctx, a.TopicArn, ActionObject{Type: "SNS", TopicArn: a.TopicArn, Encoding: encoding}, &content, ar)
+	return false, false, nil
 }
 
-func (r *ruleRun) lambda(ctx context.Context, a *LambdaAction, ar *ActionResult) (stopRule, stopSet bool) {
+func (a *LambdaAction) run(ctx context.Context, r *ruleRun, ar *ActionResult) (stopRule, stopSet bool, err error) {
 	ar.FunctionArn, ar.InvocationType = a.FunctionArn, a.InvocationType
 	action := ActionObject{Type: "Lambda", TopicArn: a.TopicArn, FunctionArn: a.FunctionArn, InvocationType: a.InvocationType}
 	event := Event{Records: []EventRecordSES{{EventSource: "aws:ses", EventVersion: "1.0",
@@ -236,11 +214,11 @@ func (r *ruleRun) lambda(ctx context.Context, a *LambdaAction, ar *ActionResult)
 	r.notify(ctx, a.TopicArn, action, nil, ar)
 	switch ar.Disposition {
 	case DispositionStopRule:
-		return true, false
+		return true, false, nil
 	case DispositionStopRuleSet:
-		return false, true
+		return false, true, nil
 	}
-	return false, false
+	return false, false, nil
 }
 
 // disposition reads a RequestResponse function's answer; anything but
@@ -259,32 +237,49 @@ func disposition(reply []byte) string {
 	return DispositionContinue
 }
 
-func (r *ruleRun) bounce(ctx context.Context, a *BounceAction, ar *ActionResult) {
+func (a *BounceAction) run(ctx context.Context, r *ruleRun, ar *ActionResult) (stopRule, stopSet bool, err error) {
 	b := Bounce{
 		Rule: r.rule.Name, Sender: a.Sender, To: r.d.res.From, Recipients: r.rcpts,
 		SMTPReplyCode: a.SmtpReplyCode, StatusCode: a.StatusCode, Message: a.Message, Status: BouncePending,
 	}
-	b.DSN = string(r.d.buildDSN(a, r.rcpts, r.content))
+	b.DSN = string(r.d.buildDSN(a, r.rcpts, r.content.Header()))
 	r.d.res.Bounces = append(r.d.res.Bounces, b)
 	r.notify(ctx, a.TopicArn, ActionObject{Type: "Bounce", TopicArn: a.TopicArn, SMTPReplyCode: a.SmtpReplyCode,
 		StatusCode: a.StatusCode, Message: a.Message, Sender: a.Sender}, nil, ar)
+	return false, false, nil
 }
 
-// addHeader appends a header at the end of the header block, where the
-// rule's later actions see it (SES's placement: after the last original
-// header, before the blank line).
-func (r *ruleRun) addHeader(a *AddHeaderAction, ar *ActionResult) {
+// run appends a header at the end of the header block, where the rule's
+// later actions see it (SES's placement: after the last original header,
+// before the blank line).
+func (a *AddHeaderAction) run(_ context.Context, r *ruleRun, ar *ActionResult) (stopRule, stopSet bool, err error) {
 	ar.Header = a.HeaderName + ": " + a.HeaderValue
-	end := HeaderEnd(r.content)
-	r.content = slices.Insert(r.content, end, []byte(ar.Header+"\r\n")...)
+	r.content.insertHeader([]byte(ar.Header + "\r\n"))
 	r.mail = nil
+	return false, false, nil
+}
+
+func (a *StopAction) run(ctx context.Context, r *ruleRun, ar *ActionResult) (stopRule, stopSet bool, err error) {
+	r.notify(ctx, a.TopicArn, ActionObject{Type: "Stop", TopicArn: a.TopicArn}, nil, ar)
+	return false, true, nil
+}
+
+func (a *WorkmailAction) run(ctx context.Context, r *ruleRun, ar *ActionResult) (stopRule, stopSet bool, err error) {
+	ar.Note = "WorkMail is not emulated; the action is recorded"
+	r.notify(ctx, a.TopicArn, ActionObject{Type: "WorkMail", TopicArn: a.TopicArn, OrganizationArn: a.OrganizationArn}, nil, ar)
+	return false, false, nil
+}
+
+func (a *ConnectAction) run(_ context.Context, _ *ruleRun, ar *ActionResult) (stopRule, stopSet bool, err error) {
+	ar.Note = "Amazon Connect is not emulated; the action is recorded"
+	return false, false, nil
 }
 
 // mailObject returns the notification's mail object for the content as it
 // is now.
 func (r *ruleRun) mailObject() MailObject {
 	if r.mail == nil {
-		m := newMailObject(r.d.res.MessageID, r.d.res.Received, r.d.res.From, r.content)
+		m := newMailObject(r.d.res.MessageID, r.d.res.Received, r.d.res.From, r.content.Header())
 		r.mail = &m
 	}
 	return *r.mail

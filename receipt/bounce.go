@@ -3,9 +3,9 @@ package receipt
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"time"
@@ -64,15 +64,18 @@ func (p *Processor) sendBounce(ctx context.Context, b *Bounce) {
 
 // buildDSN writes an RFC 3464 delivery status notification for the
 // recipients a BounceAction's rule matched, with the action's reply code,
-// status and message, and the headers of the message as stored.
-func (d *delivery) buildDSN(a *BounceAction, rcpts []string, content []byte) []byte {
+// status and message, and hdr, the header block of the message as stored.
+func (d *delivery) buildDSN(a *BounceAction, rcpts []string, hdr []byte) []byte {
 	status := a.StatusCode
 	if status == "" {
 		status = defaultStatus(a.SmtpReplyCode)
 	}
 	now := d.p.now().UTC()
 	var rnd [12]byte
-	rand.Read(rnd[:])
+	if _, err := io.ReadFull(d.p.rand(), rnd[:]); err != nil {
+		// Only an injected reader can fail; the message's ID is unique too.
+		copy(rnd[:], d.res.MessageID)
+	}
 	boundary := "sesinbound-" + hex.EncodeToString(rnd[:])
 	var b bytes.Buffer
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format+"\r\n", args...) }
@@ -112,10 +115,6 @@ func (d *delivery) buildDSN(a *BounceAction, rcpts []string, content []byte) []b
 	w("--%s", boundary)
 	w("Content-Type: text/rfc822-headers")
 	w("")
-	hdr := content
-	if hdr != nil {
-		hdr = hdr[:HeaderEnd(hdr)]
-	}
 	b.Write(hdr)
 	if len(hdr) > 0 && !bytes.HasSuffix(hdr, []byte("\n")) {
 		b.WriteString("\r\n")

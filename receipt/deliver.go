@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -39,72 +40,13 @@ type Message struct {
 	Data   []byte   // the message as received, dot-unstuffed
 	Client Client
 
-	// Frame, when set, is a buffer whose tail is Data, with free room
-	// before Data (FrameHeadroom is enough) and FrameTailroom bytes of
-	// capacity after it, that the caller gives Deliver to write in until it
-	// returns. When one rule runs, SES's headers are then prepended and the
-	// message encrypted in place: a large message is never copied.
-	Frame []byte
-}
-
-// Room a Message's Frame should leave around Data: SES's headers take
-// about 1.5 KB, and the GCM tag 16 bytes.
-const (
-	FrameHeadroom = 4096
-	FrameTailroom = 16
-)
-
-// Client describes the SMTP client that sent a message.
-type Client struct {
-	Addr netip.Addr `json:"ip"`
-	Helo string     `json:"helo"`
-	TLS  bool       `json:"tls"`
-}
-
-// Result is the record of one message: what came in, what every rule and
-// action did, and (once Replied is called) the SMTP reply.
-type Result struct {
-	MessageID  string       `json:"messageId"`
-	Received   time.Time    `json:"time"`
-	From       string       `json:"from"`
-	Recipients []string     `json:"recipients"`
-	Client     Client       `json:"client"`
-	Size       int          `json:"size"`
-	Subject    string       `json:"subject,omitempty"` // the Subject header, RFC 2047 words decoded
-	Verdicts   Verdicts     `json:"verdicts"`
-	Reply      *Reply       `json:"reply,omitempty"`
-	Rules      []RuleResult `json:"rules"`
-	Bounces    []Bounce     `json:"bounces,omitempty"`
-}
-
-// Reply is the SMTP reply a message got.
-type Reply struct {
-	Code int    `json:"code"`
-	Text string `json:"text"`
-}
-
-// RuleResult is one rule that ran, with the recipients it matched.
-type RuleResult struct {
-	Name       string         `json:"name"`
-	Recipients []string       `json:"recipients"`
-	Actions    []ActionResult `json:"actions"`
-}
-
-// ActionResult is one action that ran. Which fields are set depends on
-// Type; Error says why it failed, Note what was not emulated.
-type ActionResult struct {
-	Type           string       `json:"type"` // the API name: S3Action, SNSAction, ...
-	Bucket         string       `json:"bucket,omitempty"`
-	Key            string       `json:"key,omitempty"`
-	KMSKeyArn      string       `json:"kmsKeyArn,omitempty"`
-	TopicArn       string       `json:"topicArn,omitempty"`
-	FunctionArn    string       `json:"functionArn,omitempty"`
-	InvocationType string       `json:"invocationType,omitempty"`
-	Disposition    string       `json:"disposition,omitempty"`
-	Header         string       `json:"header,omitempty"`
-	Event          *EventRecord `json:"event,omitempty"` // the notification or invocation this action emitted
-	Error          string       `json:"error,omitempty"`
-	Note           string       `json:"note,omitempty"`
+	// Frame, when set, holds Data as its content, with free room before
+	// it (FrameHeadroom is enough) and FrameTailroom bytes of capacity
+	// after it. The caller gives it to Deliver, which may write in it and
+	// consume it: when one rule runs, SES's headers are prepended and the
+	// message encrypted in place, so a large message is never copied.
+	// After Deliver the frame's content is undefined.
+	Frame *Frame
 }
 
 // Processor runs received messages through a rule set. It is the one place
@@ -128,15 +70,20 @@ type Processor struct {
 	Journal Journal
 	// Envelopes chooses a rule's envelope variant; nil writes SES's.
 	Envelopes Envelopes
-	// Retry bounds retries of S3 and KMS calls; zero means DefaultRetry.
+	// Retry bounds retries of S3 and KMS calls; zero means DefaultRetry().
 	Retry RetryPolicy
 	// Now returns the time a message is received; nil means time.Now.
 	Now func() time.Time
-	// Rand feeds message IDs and the opaque SES headers; nil means
-	// crypto/rand.
+	// Rand feeds message IDs, the opaque SES headers, DSN boundaries and
+	// retry jitter; nil means crypto/rand. Messages are delivered
+	// concurrently, so it must be safe for concurrent use (lock a
+	// deterministic test reader).
 	Rand io.Reader
 	// Log receives one debug line per action; nil discards.
 	Log *slog.Logger
+
+	// contentPool recycles the buffers rules' contents are copied in.
+	contentPool sync.Pool
 }
 
 // NewProcessor returns a Processor for a validated rule set.
@@ -199,7 +146,7 @@ func (p *Processor) Deliver(ctx context.Context, msg *Message) (*Result, error) 
 	if err != nil {
 		return nil, err
 	}
-	data, controls := stripControlHeaders(msg.Data)
+	data, controls, hdrEnd, fromHdr := scanHeader(msg.Data)
 	d := &delivery{
 		p: p,
 		res: &Result{
@@ -207,13 +154,15 @@ func (p *Processor) Deliver(ctx context.Context, msg *Message) (*Result, error) 
 			Client: msg.Client, Size: len(msg.Data),
 		},
 		data:     data,
+		hdrEnd:   hdrEnd,
 		controls: controls,
 	}
+	d.res.Subject = subjectOf(data[:hdrEnd])
 	plan := p.plan(msg.To)
 	if len(plan) == 0 {
 		return d.res, fmt.Errorf("deliver %s: %w", id, ErrNoMatchingRule)
 	}
-	if len(plan) == 1 && ownsTail(msg.Frame, data) {
+	if len(plan) == 1 && msg.Frame != nil && msg.Frame.holds(data) {
 		d.frame = msg.Frame // the only rule may write in it
 	}
 	scan := false
@@ -221,9 +170,6 @@ func (p *Processor) Deliver(ctx context.Context, msg *Message) (*Result, error) 
 		scan = scan || p.rules.Rules[st.rule].ScanEnabled
 	}
 	d.res.Verdicts = d.baseVerdicts(scan)
-	d.hdrEnd = HeaderEnd(data)
-	fields := ParseHeader(data[:d.hdrEnd])
-	d.res.Subject = subject(fields)
 	d.trace = trace{
 		id:        id,
 		at:        d.res.Received,
@@ -231,7 +177,7 @@ func (p *Processor) Deliver(ctx context.Context, msg *Message) (*Result, error) 
 		helo:      msg.Client.Helo,
 		client:    msg.Client.Addr,
 		hostname:  p.hostname,
-		fromHdr:   fromDomain(fields),
+		fromHdr:   fromHdr,
 		randBytes: p.Rand,
 	}
 	if d.trace.fromHdr == "" {
@@ -250,13 +196,6 @@ func (p *Processor) Deliver(ctx context.Context, msg *Message) (*Result, error) 
 		}
 	}
 	return d.res, nil
-}
-
-// ownsTail reports whether data is the tail of frame, with the tag's room
-// after it; not so when control headers were stripped into a copy.
-func ownsTail(frame, data []byte) bool {
-	return len(data) > 0 && len(frame) >= len(data) && cap(frame)-len(frame) >= FrameTailroom &&
-		&frame[len(frame)-len(data)] == &data[0]
 }
 
 // Replied finishes a message once its SMTP reply is known: it records the
@@ -294,8 +233,8 @@ type delivery struct {
 	p        *Processor
 	res      *Result
 	data     []byte // the message as received, control headers removed
-	frame    []byte // Message.Frame, when the only rule to run may write in it
-	hdrEnd   int
+	frame    *Frame // Message.Frame, when the only rule to run may write in it
+	hdrEnd   int    // data[:hdrEnd] is the header block
 	controls controls
 	trace    trace
 }
@@ -359,41 +298,42 @@ type Envelopes interface {
 }
 
 // storeS3 writes content as SES's S3 action does, in envelope variant v.
-// With consume set it may encrypt content in place, leaving it unusable.
-// Failures that may pass are retried within ctx; a configuration problem
-// (missing bucket, disabled key) is logged as such.
-func (p *Processor) storeS3(ctx context.Context, id, ruleName string, a *S3Action, content []byte, consume bool, v encrypt.Variant, ar *ActionResult) error {
+// With consume set it may consume content, encrypting it in place.
+// Failures that may pass are retried within ctx.
+func (p *Processor) storeS3(ctx context.Context, id, ruleName string, a *S3Action, content *Frame, consume bool, v encrypt.Variant, ar *ActionResult) error {
 	err := p.putS3(ctx, id, ruleName, a, content, consume, v, ar)
 	if err != nil {
 		ar.Error = err.Error()
-		if IsConfigError(err) {
-			p.logger().LogAttrs(ctx, slog.LevelError, "backend configuration problem: the S3 action cannot store mail until it is fixed",
-				slog.String("msg_id", id), slog.String("rule", ruleName), slog.String("bucket", a.BucketName),
-				slog.String("kms_key", a.KmsKeyArn), slog.Any("err", err))
-		}
 	}
 	return err
 }
 
-func (p *Processor) putS3(ctx context.Context, id, ruleName string, a *S3Action, content []byte, consume bool, v encrypt.Variant, ar *ActionResult) error {
+func (p *Processor) putS3(ctx context.Context, id, ruleName string, a *S3Action, content *Frame, consume bool, v encrypt.Variant, ar *ActionResult) error {
 	key := ObjectKey(a.ObjectKeyPrefix, id)
 	ar.Bucket, ar.Key, ar.KMSKeyArn = a.BucketName, key, a.KmsKeyArn
 	in := &s3.PutObjectInput{Bucket: aws.String(a.BucketName), Key: aws.String(key), ContentType: aws.String(objectContentType)}
-	body := content
-	if a.KmsKeyArn != "" {
-		var dst []byte
-		if consume {
-			dst = content[:0]
-		}
-		var env *encrypt.Envelope
+	var body []byte
+	if a.KmsKeyArn == "" {
+		body = content.Bytes()
+	} else {
+		// Everything that can fail, and so be retried, comes before the
+		// content is overwritten; sealing cannot fail.
+		var dk *encrypt.Key
 		encCtx := EncryptionContext(p.rules.AccountID, ruleName, id, a.KmsKeyArn)
 		err := p.retry(ctx, func() (err error) {
-			env, err = p.sealer.SealVariant(ctx, a.KmsKeyArn, encCtx, dst, content, v)
+			dk, err = p.sealer.NewKey(ctx, a.KmsKeyArn, encCtx, v)
 			return err
 		})
 		if err != nil {
 			return fmt.Errorf("s3 action %s/%s: %w", a.BucketName, key, err)
 		}
+		var plain, dst []byte
+		if consume {
+			plain, dst = content.Consume()
+		} else {
+			plain = content.Bytes()
+		}
+		env := dk.Seal(dst, plain)
 		body, in.Metadata = env.Body, env.Metadata
 	}
 	in.ContentLength = aws.Int64(int64(len(body)))

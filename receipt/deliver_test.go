@@ -6,15 +6,19 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"maps"
+	mathrand "math/rand/v2"
 	"net/netip"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
 
 	"github.com/sesinbound/sesinbound/encrypt"
 	"github.com/sesinbound/sesinbound/fakes"
@@ -154,11 +158,18 @@ func (f failingStore) PutObject(context.Context, *s3.PutObjectInput, ...func(*s3
 }
 
 func TestDeliverStoreFailure(t *testing.T) {
-	boom := errors.New("connection refused")
+	boom := &smithy.GenericAPIError{Code: "NoSuchBucket", Message: "gone"}
 	e := newEnv(t, testRules, failingStore{boom})
+	var logs bytes.Buffer
+	e.proc.Log = slog.New(slog.NewTextHandler(&logs, nil))
 	res, err := e.proc.Deliver(t.Context(), testMessage("boss@example.com"))
-	if !errors.Is(err, boom) || errors.Is(err, receipt.ErrRejected) {
-		t.Fatalf("Deliver() = %v, want the store's error, not a rejection", err)
+	if !errors.Is(err, boom) || errors.Is(err, receipt.ErrNoMatchingRule) {
+		t.Fatalf("Deliver() = %v, want the store's error, not a refusal", err)
+	}
+	// The error is returned, and logged once by whoever maps it to a reply
+	// (smtpd), not here as well.
+	if logs.Len() > 0 {
+		t.Errorf("Deliver logged a failure it returns:\n%s", logs.String())
 	}
 	if res == nil || len(res.Rules) != 1 || res.Rules[0].Actions[0].Error == "" {
 		t.Fatalf("the failure is not recorded: %+v", res)
@@ -233,7 +244,8 @@ Rules:
 		if headroom >= 0 {
 			frame := make([]byte, headroom, headroom+len(message)+receipt.FrameTailroom)
 			frame = append(frame, message...)
-			msg.Data, msg.Frame = frame[headroom:], frame
+			msg.Frame = receipt.NewFrame(frame, headroom)
+			msg.Data = msg.Frame.Bytes()
 		}
 		res, err := e.proc.Deliver(t.Context(), msg)
 		if err != nil {
@@ -262,4 +274,52 @@ Rules:
 			t.Errorf("headroom %d: stored\n%s\nsealed\n%s\nwant\n%s", headroom, plain, sealed, wantPlain)
 		}
 	}
+}
+
+// TestDeterministicWithFixedRand: with a fixed Rand and clock, the
+// message ID and the DSN (its boundary and Message-ID included) are the
+// same on every run.
+func TestDeterministicWithFixedRand(t *testing.T) {
+	const rules = `
+Rules:
+  - Name: refuse
+    Enabled: true
+    Recipients: [example.com]
+    Actions:
+      - BounceAction: {SmtpReplyCode: "550", StatusCode: "5.1.1", Message: "no such user", Sender: "postmaster@example.com"}
+`
+	run := func() (string, string) {
+		e := newEnv(t, rules, nil)
+		e.proc.Rand = &lockedReader{r: mathrand.NewChaCha8([32]byte{3})}
+		res, err := e.proc.Deliver(t.Context(), testMessage("nobody@example.com"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Bounces) != 1 {
+			t.Fatalf("bounces = %+v", res.Bounces)
+		}
+		return res.MessageID, res.Bounces[0].DSN
+	}
+	id1, dsn1 := run()
+	id2, dsn2 := run()
+	if id1 != id2 || dsn1 != dsn2 {
+		t.Fatalf("runs differ with the same Rand:\n%s\n%s\n---\n%s\n%s", id1, dsn1, id2, dsn2)
+	}
+	if !regexp.MustCompile(`boundary="sesinbound-[0-9a-f]{24}"`).MatchString(dsn1) ||
+		!regexp.MustCompile(`Message-ID: <[0-9a-f]{24}@inbound-smtp\.us-east-1\.amazonaws\.com>`).MatchString(dsn1) {
+		t.Fatalf("DSN lacks its boundary or Message-ID:\n%s", dsn1)
+	}
+}
+
+// lockedReader makes a deterministic reader safe for concurrent use, as
+// Processor.Rand must be.
+type lockedReader struct {
+	mu sync.Mutex
+	r  io.Reader
+}
+
+func (l *lockedReader) Read(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.r.Read(p)
 }

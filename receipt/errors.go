@@ -12,6 +12,8 @@ var (
 	ErrTLSRequired = errors.New("the receipt rule requires TLS")
 	// ErrBlocked: an IP address filter blocks the client.
 	ErrBlocked = errors.New("blocked by an IP address filter")
-	// ErrRejected: the message is refused for good (5xx).
-	ErrRejected = errors.New("message rejected")
 )
+
+// SES never refuses a message for good once its recipients are accepted:
+// it stores it or asks the sender to try again. So there is no permanent
+// kind for Deliver's errors.

@@ -92,9 +92,9 @@ func checkFaults(v *validator, path string, f *FaultSpec) {
 	}
 	for _, rule := range slices.Sorted(maps.Keys(f.Envelopes)) {
 		variant := f.Envelopes[rule]
-		if !slices.Contains(encrypt.Variants, encrypt.Variant(variant)) {
-			names := make([]string, len(encrypt.Variants))
-			for i, v := range encrypt.Variants {
+		if !slices.Contains(encrypt.Variants(), encrypt.Variant(variant)) {
+			names := make([]string, len(encrypt.Variants()))
+			for i, v := range encrypt.Variants() {
 				names[i] = string(v)
 			}
 			v.addf(path+".Envelopes."+rule, "%q is not an envelope variant; use one of %s", variant, strings.Join(names, ", "))

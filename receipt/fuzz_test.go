@@ -72,30 +72,35 @@ func FuzzMessage(f *testing.F) {
 	f.Add([]byte("Received: from a\r\n\tby b\r\nno colon here\r\n: empty name\r\n\r\n"))
 	f.Add([]byte("MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Transfer-Encoding: base64\r\n\r\n!!\r\n--b--\r\n"))
 	f.Fuzz(func(t *testing.T, msg []byte) {
-		data, controls := stripControlHeaders(msg)
-		end := HeaderEnd(data)
-		if end < 0 || end > len(data) {
-			t.Fatalf("HeaderEnd = %d for %d bytes", end, len(data))
+		data, controls, end, fromDom := scanHeader(msg)
+		if end < 0 || end > len(data) || end != HeaderEnd(data) {
+			t.Fatalf("header end = %d for %d bytes; HeaderEnd says %d", end, len(data), HeaderEnd(data))
 		}
-		fields := ParseHeader(data[:end])
+		n := 0
+		for f := range HeaderFields(data) {
+			n += len(f.Raw)
+		}
+		if n != end {
+			t.Fatalf("the fields' Raw add up to %d bytes, the header block is %d", n, end)
+		}
 		tr := trace{id: "id", at: time.Unix(0, 0), from: "a@example.org", rcpt: "b@example.com", helo: "h",
 			client: netip.MustParseAddr("127.0.0.1"), hostname: "inbound-smtp.us-east-1.amazonaws.com",
-			fromHdr: fromDomain(fields), verdicts: Verdicts{SPF: VerdictPass}}
+			fromHdr: fromDom, verdicts: Verdicts{SPF: VerdictPass}}
 		stored, err := tr.appendSESHeaders(nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		n := len(stored)
+		n = len(stored)
 		stored = append(stored, data...)
 		if !bytes.Equal(stored[n:], data) {
 			t.Fatalf("the message changed behind SES's headers")
 		}
-		m := newMailObject("id", time.Unix(0, 0), "a@example.org", stored)
+		m := newMailObject("id", time.Unix(0, 0), "a@example.org", stored[:HeaderEnd(stored)])
 		if len(m.Headers) == 0 || m.Headers[0].Name != "Return-Path" {
 			t.Fatalf("mail.headers does not start with Return-Path: %v", m.Headers)
 		}
 		marshal(m)
-		d := &delivery{data: data, controls: controls}
+		d := &delivery{data: data, hdrEnd: end, controls: controls}
 		d.baseVerdicts(true)
 	})
 }

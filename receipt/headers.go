@@ -7,7 +7,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
-	"mime"
+	"iter"
 	"net/mail"
 	"net/netip"
 	"strconv"
@@ -42,46 +42,107 @@ func HeaderEnd(msg []byte) int {
 	return len(msg)
 }
 
-// ParseHeader splits a header block into fields, in order. It is lenient, as
-// a receiving MTA must be: a line that is neither a field nor a continuation
-// is skipped rather than failing the message.
+// A HeaderField is one field of a header block as it lies in the message.
+type HeaderField struct {
+	// Raw is the field's lines, continuation lines included, each with its
+	// line ending.
+	Raw []byte
+	// Name is the field's name as written, or nil for a line that is
+	// neither a field nor a continuation (with any continuation lines
+	// after it).
+	Name []byte
+}
+
+// Value returns the field's value unfolded (each line break with the white
+// space after it becomes one space) and trimmed.
+func (f HeaderField) Value() string {
+	if f.Name == nil {
+		return ""
+	}
+	line, rest := cutLine(f.Raw[len(f.Name)+1:])
+	if len(rest) == 0 {
+		return string(bytes.TrimSpace(line))
+	}
+	var b strings.Builder
+	b.Grow(len(f.Raw))
+	b.Write(bytes.TrimLeft(line, " \t"))
+	for len(rest) > 0 {
+		line, rest = cutLine(rest)
+		if v := bytes.TrimLeft(line, " \t"); len(v) > 0 {
+			b.WriteByte(' ')
+			b.Write(v)
+		}
+	}
+	return strings.TrimSpace(b.String())
+}
+
+// cutLine splits off b's first line, without its line ending.
+func cutLine(b []byte) (line, rest []byte) {
+	if nl := bytes.IndexByte(b, '\n'); nl >= 0 {
+		line, rest = b[:nl], b[nl+1:]
+	} else {
+		line = b
+	}
+	return bytes.TrimSuffix(line, []byte("\r")), rest
+}
+
+// HeaderFields returns an iterator over the fields of the header block at
+// the start of msg, in order. The block ends before the first blank line,
+// or at the end of msg. It is lenient, as a receiving MTA must be: a line
+// that is neither a field nor a continuation comes as a field without a
+// Name. The fields' Raw, one after the other, are the whole header block,
+// so their lengths add up to HeaderEnd(msg).
+func HeaderFields(msg []byte) iter.Seq[HeaderField] {
+	return func(yield func(HeaderField) bool) {
+		start, i := 0, 0
+		var name []byte
+		for i < len(msg) {
+			rest := msg[i:]
+			if rest[0] == '\n' || (len(rest) > 1 && rest[0] == '\r' && rest[1] == '\n') {
+				break // the blank line
+			}
+			line := rest
+			nl := bytes.IndexByte(rest, '\n')
+			if nl >= 0 {
+				line = rest[:nl]
+			}
+			if rest[0] != ' ' && rest[0] != '\t' || i == 0 {
+				if i > start {
+					if !yield(HeaderField{Raw: msg[start:i], Name: name}) {
+						return
+					}
+				}
+				start, name = i, fieldName(line)
+			}
+			if nl < 0 {
+				i = len(msg)
+				break
+			}
+			i += nl + 1
+		}
+		if i > start {
+			yield(HeaderField{Raw: msg[start:i], Name: name})
+		}
+	}
+}
+
+// fieldName returns the name of the field that line starts, or nil.
+func fieldName(line []byte) []byte {
+	colon := bytes.IndexByte(line, ':')
+	if colon <= 0 || bytes.ContainsAny(line[:colon], " \t") {
+		return nil
+	}
+	return line[:colon]
+}
+
+// ParseHeader splits a header block into fields, in order, leaving out the
+// lines that are not fields.
 func ParseHeader(block []byte) []Field {
 	var fields []Field
-	var cur *strings.Builder
-	for len(block) > 0 {
-		line := block
-		if nl := bytes.IndexByte(block, '\n'); nl >= 0 {
-			line, block = block[:nl], block[nl+1:]
-		} else {
-			block = nil
+	for f := range HeaderFields(block) {
+		if f.Name != nil {
+			fields = append(fields, Field{Name: string(f.Name), Value: f.Value()})
 		}
-		line = bytes.TrimSuffix(line, []byte("\r"))
-		if len(line) > 0 && (line[0] == ' ' || line[0] == '\t') {
-			if cur != nil {
-				if v := bytes.TrimLeft(line, " \t"); len(v) > 0 {
-					cur.WriteByte(' ')
-					cur.Write(v)
-				}
-			}
-			continue
-		}
-		colon := bytes.IndexByte(line, ':')
-		if colon <= 0 || bytes.ContainsAny(line[:colon], " \t") {
-			if cur != nil {
-				fields[len(fields)-1].Value = strings.TrimSpace(cur.String())
-			}
-			cur = nil
-			continue
-		}
-		if cur != nil {
-			fields[len(fields)-1].Value = strings.TrimSpace(cur.String())
-		}
-		fields = append(fields, Field{Name: string(line[:colon])})
-		cur = &strings.Builder{}
-		cur.Write(bytes.TrimLeft(line[colon+1:], " \t"))
-	}
-	if cur != nil {
-		fields[len(fields)-1].Value = strings.TrimSpace(cur.String())
 	}
 	return fields
 }
@@ -250,31 +311,11 @@ func domainOf(addr string) string {
 	return ""
 }
 
-// fromDomain returns the domain of the first address in the From header.
-func fromDomain(fields []Field) string {
-	for _, f := range fields {
-		if !strings.EqualFold(f.Name, "From") {
-			continue
-		}
-		if list, err := mail.ParseAddressList(f.Value); err == nil && len(list) > 0 {
-			return domainOf(list[0].Address)
-		}
-		return domainOf(f.Value)
+// fromDomain returns the domain of the first address in a From header's
+// value.
+func fromDomain(from string) string {
+	if list, err := mail.ParseAddressList(from); err == nil && len(list) > 0 {
+		return domainOf(list[0].Address)
 	}
-	return ""
-}
-
-// subject returns the first Subject field, its RFC 2047 encoded words
-// decoded when they can be.
-func subject(fields []Field) string {
-	for _, f := range fields {
-		if strings.EqualFold(f.Name, "Subject") {
-			v := strings.TrimSpace(f.Value)
-			if dec, err := new(mime.WordDecoder).DecodeHeader(v); err == nil {
-				return dec
-			}
-			return v
-		}
-	}
-	return ""
+	return domainOf(from)
 }

@@ -129,7 +129,7 @@ func TestFromDomain(t *testing.T) {
 		{"broken <x@y.example", "y.example"},
 		{"no address", ""},
 	} {
-		if got := fromDomain([]Field{{"from", tt.value}}); got != tt.want {
+		if got := fromDomain(tt.value); got != tt.want {
 			t.Errorf("fromDomain(%q) = %q, want %q", tt.value, got, tt.want)
 		}
 	}

@@ -13,49 +13,6 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// Problem is one thing wrong with a rules file.
-type Problem struct {
-	File  string // the rules file
-	Line  int    // 1-based; 0 when unknown
-	Rule  string // the rule's Name, when the problem is inside a rule
-	Field string // the path of the field, e.g. Rules[0].Actions[1].S3Action.BucketName
-	Msg   string
-}
-
-func (p Problem) String() string {
-	var b strings.Builder
-	b.WriteString(p.File)
-	if p.Line > 0 {
-		fmt.Fprintf(&b, ":%d", p.Line)
-	}
-	b.WriteString(": ")
-	if p.Rule != "" {
-		fmt.Fprintf(&b, "rule %q: ", p.Rule)
-	}
-	if p.Field != "" {
-		b.WriteString(p.Field)
-		b.WriteString(": ")
-	}
-	b.WriteString(p.Msg)
-	return b.String()
-}
-
-// ConfigError lists every problem found in a rules file.
-type ConfigError struct {
-	Problems []Problem
-}
-
-func (e *ConfigError) Error() string {
-	lines := make([]string, len(e.Problems))
-	for i, p := range e.Problems {
-		lines[i] = p.String()
-	}
-	if len(lines) == 1 {
-		return "invalid rules: " + lines[0]
-	}
-	return fmt.Sprintf("invalid rules (%d problems):\n  %s", len(lines), strings.Join(lines, "\n  "))
-}
-
 // LoadRules reads, decodes and validates the rules file at path, YAML or
 // JSON. Every problem is reported at once in a *ConfigError.
 func LoadRules(path string) (*RuleSet, error) {
@@ -96,12 +53,10 @@ func ParseRules(r io.Reader, name string) (*RuleSet, error) {
 		return nil, &ConfigError{Problems: []Problem{{File: name, Msg: strings.TrimPrefix(err.Error(), "yaml: ")}}}
 	}
 	rs.Source = name
-	rs.applyDefaults()
-	if ps := rs.validate(); len(ps) > 0 {
+	if ps := rs.Check(); len(ps) > 0 {
 		for i := range ps {
 			ps[i].File = name
 			ps[i].Line = c.line(ps[i].Field)
-			ps[i].Rule = c.ruleFor(ps[i].Field)
 		}
 		return nil, &ConfigError{Problems: ps}
 	}

@@ -50,3 +50,12 @@ func lowerASCII(s string) string {
 	}
 	return string(b)
 }
+
+// rand is the processor's source of randomness: message IDs, the opaque
+// SES headers, DSN boundaries and retry jitter.
+func (p *Processor) rand() io.Reader {
+	if p.Rand != nil {
+		return p.Rand
+	}
+	return rand.Reader
+}

@@ -115,10 +115,10 @@ const maxHeadersBytes = 10 << 10
 // timestampFormat is SES's: ISO 8601 in UTC with milliseconds.
 const timestampFormat = "2006-01-02T15:04:05.000Z"
 
-// newMailObject builds mail from the message as stored (SES's headers
-// included) and the envelope sender.
-func newMailObject(id string, at time.Time, from string, stored []byte) MailObject {
-	fields := ParseHeader(stored[:HeaderEnd(stored)])
+// newMailObject builds mail from the header block of the message as stored
+// (SES's headers included) and the envelope sender.
+func newMailObject(id string, at time.Time, from string, header []byte) MailObject {
+	fields := ParseHeader(header)
 	m := MailObject{
 		Timestamp:   at.UTC().Format(timestampFormat),
 		Source:      from,
@@ -142,22 +142,15 @@ func newMailObject(id string, at time.Time, from string, stored []byte) MailObje
 		v := f.Value
 		switch strings.ToLower(f.Name) {
 		case "return-path":
-			if ch.ReturnPath == nil {
-				rp := strings.Trim(v, "<> ")
-				ch.ReturnPath = &rp
-			}
+			first(&ch.ReturnPath, strings.Trim(v, "<> "))
 		case "from":
 			ch.From = append(ch.From, splitAddressList(v)...)
 		case "sender":
-			if ch.Sender == nil {
-				ch.Sender = &v
-			}
+			first(&ch.Sender, v)
 		case "reply-to":
 			ch.ReplyTo = append(ch.ReplyTo, splitAddressList(v)...)
 		case "date":
-			if ch.Date == nil {
-				ch.Date = &v
-			}
+			first(&ch.Date, v)
 		case "to":
 			ch.To = append(ch.To, splitAddressList(v)...)
 			m.Destination = append(m.Destination, addrSpecs(v)...)
@@ -167,16 +160,20 @@ func newMailObject(id string, at time.Time, from string, stored []byte) MailObje
 		case "bcc":
 			ch.Bcc = append(ch.Bcc, splitAddressList(v)...)
 		case "message-id":
-			if ch.MessageID == nil {
-				ch.MessageID = &v
-			}
+			first(&ch.MessageID, v)
 		case "subject":
-			if ch.Subject == nil {
-				ch.Subject = &v
-			}
+			first(&ch.Subject, v)
 		}
 	}
 	return m
+}
+
+// first sets *dst to v unless an earlier field set it: SES's commonHeaders
+// keep the first of a single-valued header.
+func first(dst **string, v string) {
+	if *dst == nil {
+		*dst = &v
+	}
 }
 
 // splitAddressList splits an address-list header at the commas that

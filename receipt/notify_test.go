@@ -61,17 +61,20 @@ func TestMailObjectEmptyLists(t *testing.T) {
 	}
 }
 
-func TestStripControlHeaders(t *testing.T) {
-	msg := []byte("Subject: x\r\nX-SESInbound-Spam-Verdict: fail\r\nx-sesinbound-dmarc-verdict: FAIL\r\n more\r\nTo: a@b\r\n\r\nX-SESInbound-Virus-Verdict: FAIL in the body stays\r\n")
-	out, c := stripControlHeaders(msg)
-	if string(out) != "Subject: x\r\nTo: a@b\r\n\r\nX-SESInbound-Virus-Verdict: FAIL in the body stays\r\n" {
+func TestScanHeader(t *testing.T) {
+	msg := []byte("Subject: x\r\nX-SESInbound-Spam-Verdict: fail\r\nx-sesinbound-dmarc-verdict: FAIL\r\n more\r\nFrom: A <a@Example.org>\r\nTo: a@b\r\n\r\nX-SESInbound-Virus-Verdict: FAIL in the body stays\r\n")
+	out, c, end, from := scanHeader(msg)
+	if string(out) != "Subject: x\r\nFrom: A <a@Example.org>\r\nTo: a@b\r\n\r\nX-SESInbound-Virus-Verdict: FAIL in the body stays\r\n" {
 		t.Fatalf("stripped = %q", out)
+	}
+	if end != HeaderEnd(out) || from != "example.org" {
+		t.Fatalf("header end %d (want %d), from domain %q", end, HeaderEnd(out), from)
 	}
 	if c["spam-verdict"] != "FAIL" || c["dmarc-verdict"] != "FAIL" || c["virus-verdict"] != "" {
 		t.Fatalf("controls = %v", c)
 	}
 	plain := []byte("Subject: x\r\n\r\nbody")
-	if out, c := stripControlHeaders(plain); &out[0] != &plain[0] || c != nil {
+	if out, c, _, _ := scanHeader(plain); &out[0] != &plain[0] || c != nil {
 		t.Fatalf("a message without control headers was copied")
 	}
 }

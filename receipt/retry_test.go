@@ -4,11 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	mathrand "math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
+	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/smithy-go"
@@ -33,7 +38,9 @@ func TestRetryable(t *testing.T) {
 		{"throttling", &smithy.GenericAPIError{Code: "ThrottlingException"}, true},
 		{"slow down", fmt.Errorf("put: %w", &smithy.GenericAPIError{Code: "SlowDown"}), true},
 		{"HTTP 503", status(503), true},
-		{"HTTP 429", status(429), true},
+		// The SDK retries 429 only with a throttling code, as above.
+		{"HTTP 429 alone", status(429), false},
+		{"HTTP 500", status(500), true},
 		{"HTTP 400", status(400), false},
 		{"access denied", &smithy.GenericAPIError{Code: "AccessDenied"}, false},
 		{"no such bucket", &smithy.GenericAPIError{Code: "NoSuchBucket"}, false},
@@ -44,5 +51,65 @@ func TestRetryable(t *testing.T) {
 		if got := Retryable(tt.err); got != tt.want {
 			t.Errorf("Retryable(%s) = %v, want %v", tt.name, got, tt.want)
 		}
+	}
+}
+
+// lockedReader makes a deterministic reader safe for concurrent use.
+type lockedReader struct {
+	mu sync.Mutex
+	r  io.Reader
+}
+
+func (l *lockedReader) Read(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.r.Read(p)
+}
+
+// TestRetryWaits runs the retry loop with an injected sleep and a fixed
+// Rand: the waits are the same every run, double up to Max, stay within
+// their bound, and the loop ends when the deadline does, with no real
+// sleeping.
+func TestRetryWaits(t *testing.T) {
+	run := func() []time.Duration {
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		var waits []time.Duration
+		p := &Processor{
+			Rand: &lockedReader{r: mathrand.NewChaCha8([32]byte{7})},
+			Retry: RetryPolicy{Base: 10 * time.Millisecond, Max: 40 * time.Millisecond,
+				Sleep: func(ctx context.Context, d time.Duration) error {
+					waits = append(waits, d)
+					if len(waits) == 6 {
+						cancel() // the message's deadline
+					}
+					return ctx.Err()
+				}},
+		}
+		calls := 0
+		err := p.retry(ctx, func() error { calls++; return &smithy.GenericAPIError{Code: "SlowDown"} })
+		if err == nil || calls != 6 {
+			t.Fatalf("retry = %v after %d calls, want the last error after 6", err, calls)
+		}
+		return waits
+	}
+	first := run()
+	bounds := []time.Duration{10, 20, 40, 40, 40, 40}
+	for i, w := range first {
+		if w <= 0 || w > bounds[i]*time.Millisecond {
+			t.Errorf("wait %d = %v, want in (0, %v]", i, w, bounds[i]*time.Millisecond)
+		}
+	}
+	if again := run(); !slices.Equal(first, again) {
+		t.Fatalf("waits differ with the same Rand: %v then %v", first, again)
+	}
+
+	// A permanent error is not retried at all.
+	p := &Processor{Retry: RetryPolicy{Base: time.Millisecond, Sleep: func(context.Context, time.Duration) error {
+		t.Fatal("slept before a permanent error")
+		return nil
+	}}}
+	if err := p.retry(t.Context(), func() error { return &smithy.GenericAPIError{Code: "AccessDenied"} }); err == nil {
+		t.Fatal("retry swallowed AccessDenied")
 	}
 }

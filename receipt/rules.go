@@ -1,5 +1,10 @@
 package receipt
 
+import (
+	"context"
+	"reflect"
+)
+
 // The types below copy the SES v1 API shapes (ReceiptRule, ReceiptAction,
 // ReceiptFilter, ReceiptRuleSetMetadata) field for field, so the output of
 // `aws ses describe-active-receipt-rule-set` and `aws ses
@@ -149,42 +154,157 @@ type ConnectAction struct {
 	IAMRoleARN  string `yaml:"IAMRoleARN"`
 }
 
+// actionKind is what every member of the Action union implements, so that
+// a new action is one type with these methods and one line in member.
+type actionKind interface {
+	// name is the member's API name ("S3Action", ...).
+	name() string
+	// defaults fills in what the SES API defaults when a field is left out.
+	defaults()
+	// check reports every breach of SES's rules in the action, whose field
+	// path is field, in rule set rs.
+	check(v *validator, rs *RuleSet, field string)
+	// readsContent reports whether run reads the rule's content (the
+	// message as the rule stores it). Only the last action that reads it
+	// may consume it, encrypting it in place.
+	readsContent() bool
+	// resources lists the AWS resources the action names.
+	resources(add func(kind, name string))
+	// run performs the action for one rule over one message and records
+	// what it did in ar. stopRule ends the rule, stopSet the rule set.
+	run(ctx context.Context, r *ruleRun, ar *ActionResult) (stopRule, stopSet bool, err error)
+}
+
+// member returns the member of the union that is set (the last one, when
+// several are), and how many are set. It is the one place that lists them.
+func (a *Action) member() (m actionKind, n int) {
+	set := func(k actionKind, ok bool) {
+		if ok {
+			m, n = k, n+1
+		}
+	}
+	set(a.S3Action, a.S3Action != nil)
+	set(a.SNSAction, a.SNSAction != nil)
+	set(a.LambdaAction, a.LambdaAction != nil)
+	set(a.BounceAction, a.BounceAction != nil)
+	set(a.StopAction, a.StopAction != nil)
+	set(a.AddHeaderAction, a.AddHeaderAction != nil)
+	set(a.WorkmailAction, a.WorkmailAction != nil)
+	set(a.ConnectAction, a.ConnectAction != nil)
+	return m, n
+}
+
 // Type returns the API name of the action's member ("S3Action", ...), or ""
 // when none is set.
 func (a *Action) Type() string {
-	switch {
-	case a.S3Action != nil:
-		return "S3Action"
-	case a.SNSAction != nil:
-		return "SNSAction"
-	case a.LambdaAction != nil:
-		return "LambdaAction"
-	case a.BounceAction != nil:
-		return "BounceAction"
-	case a.StopAction != nil:
-		return "StopAction"
-	case a.AddHeaderAction != nil:
-		return "AddHeaderAction"
-	case a.WorkmailAction != nil:
-		return "WorkmailAction"
-	case a.ConnectAction != nil:
-		return "ConnectAction"
+	if m, _ := a.member(); m != nil {
+		return m.name()
 	}
 	return ""
 }
 
-// members counts how many members of the union are set.
-func (a *Action) members() int {
-	n := 0
-	for _, set := range []bool{a.S3Action != nil, a.SNSAction != nil, a.LambdaAction != nil,
-		a.BounceAction != nil, a.StopAction != nil, a.AddHeaderAction != nil,
-		a.WorkmailAction != nil, a.ConnectAction != nil} {
-		if set {
-			n++
+// actionNames lists the API names of the union's members, in the order of
+// Action's fields, for messages.
+func actionNames() []string {
+	t := reflect.TypeFor[Action]()
+	names := make([]string, t.NumField())
+	for i := range names {
+		names[i] = t.Field(i).Tag.Get("yaml")
+	}
+	return names
+}
+
+func (*S3Action) name() string        { return "S3Action" }
+func (*SNSAction) name() string       { return "SNSAction" }
+func (*LambdaAction) name() string    { return "LambdaAction" }
+func (*BounceAction) name() string    { return "BounceAction" }
+func (*StopAction) name() string      { return "StopAction" }
+func (*AddHeaderAction) name() string { return "AddHeaderAction" }
+func (*WorkmailAction) name() string  { return "WorkmailAction" }
+func (*ConnectAction) name() string   { return "ConnectAction" }
+
+func (*S3Action) defaults()        {}
+func (*BounceAction) defaults()    {}
+func (*StopAction) defaults()      {}
+func (*AddHeaderAction) defaults() {}
+func (*WorkmailAction) defaults()  {}
+func (*ConnectAction) defaults()   {}
+
+func (a *SNSAction) defaults() {
+	if a.Encoding == "" {
+		a.Encoding = EncodingUTF8
+	}
+}
+
+func (a *LambdaAction) defaults() {
+	if a.InvocationType == "" {
+		a.InvocationType = InvocationEvent
+	}
+}
+
+func (*S3Action) readsContent() bool        { return true }
+func (*SNSAction) readsContent() bool       { return true }
+func (*LambdaAction) readsContent() bool    { return true } // the event's mail object
+func (*BounceAction) readsContent() bool    { return true } // the DSN quotes the header
+func (*AddHeaderAction) readsContent() bool { return true }
+func (*ConnectAction) readsContent() bool   { return false }
+
+// A notification carries the mail object, which is read from the content.
+func (a *StopAction) readsContent() bool     { return a.TopicArn != "" }
+func (a *WorkmailAction) readsContent() bool { return a.TopicArn != "" }
+
+// Kinds of Resource.
+const (
+	ResourceBucket   = "bucket"
+	ResourceKMSKey   = "kms key"
+	ResourceTopic    = "sns topic"
+	ResourceFunction = "lambda function"
+)
+
+// Resource is an AWS resource that a rule set names.
+type Resource struct {
+	Kind string // ResourceBucket, ResourceKMSKey, ...
+	Name string // the bucket name or the ARN, as configured
+}
+
+// Resources lists the resources the rule set's actions name, each once, in
+// rule and action order.
+func (rs *RuleSet) Resources() []Resource {
+	var out []Resource
+	seen := map[Resource]bool{}
+	add := func(kind, name string) {
+		if r := (Resource{kind, name}); name != "" && !seen[r] {
+			seen[r] = true
+			out = append(out, r)
 		}
 	}
-	return n
+	for i := range rs.Rules {
+		for j := range rs.Rules[i].Actions {
+			if m, _ := rs.Rules[i].Actions[j].member(); m != nil {
+				m.resources(add)
+			}
+		}
+	}
+	return out
 }
+
+func (a *S3Action) resources(add func(kind, name string)) {
+	add(ResourceBucket, a.BucketName)
+	add(ResourceKMSKey, a.KmsKeyArn)
+	add(ResourceTopic, a.TopicArn)
+}
+func (a *SNSAction) resources(add func(kind, name string)) { add(ResourceTopic, a.TopicArn) }
+func (a *LambdaAction) resources(add func(kind, name string)) {
+	add(ResourceFunction, a.FunctionArn)
+	add(ResourceTopic, a.TopicArn)
+}
+func (a *BounceAction) resources(add func(kind, name string)) { add(ResourceTopic, a.TopicArn) }
+func (a *StopAction) resources(add func(kind, name string))   { add(ResourceTopic, a.TopicArn) }
+func (*AddHeaderAction) resources(func(kind, name string))    {}
+func (a *WorkmailAction) resources(add func(kind, name string)) {
+	add(ResourceTopic, a.TopicArn)
+}
+func (*ConnectAction) resources(func(kind, name string)) {}
 
 // DefaultKMSKeyARN is the SES-managed key of an account and region, the one
 // the built-in rule uses.

@@ -63,7 +63,7 @@ func (p *Processor) WriteSetupNotifications(ctx context.Context) error {
 				continue
 			}
 			var ar ActionResult
-			content := append(make([]byte, 0, len(body)+16), body...)
+			content := NewFrame(append(make([]byte, 0, len(body)+FrameTailroom), body...), 0)
 			if err := p.storeS3(ctx, SetupNotificationID, r.Name, s, content, true, encrypt.VariantSES, &ar); err != nil {
 				return fmt.Errorf("setup notification for rule %s: %w", r.Name, err)
 			}

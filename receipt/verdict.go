@@ -30,40 +30,38 @@ const (
 // controls are the verdicts a message asked for.
 type controls map[string]string
 
-// stripControlHeaders removes X-SESInbound-* fields (with their
-// continuation lines) from the header block and returns them. The message
-// is returned unchanged, not copied, when it has none.
-func stripControlHeaders(msg []byte) ([]byte, controls) {
-	end := HeaderEnd(msg)
-	if !bytes.Contains(bytes.ToLower(msg[:end]), []byte(strings.ToLower(controlPrefix))) {
-		return msg, nil
-	}
-	c := controls{}
-	out := make([]byte, 0, len(msg))
-	skipping := false
-	for rest := msg[:end]; len(rest) > 0; {
-		line := rest
-		if nl := bytes.IndexByte(rest, '\n'); nl >= 0 {
-			line, rest = rest[:nl+1], rest[nl+1:]
-		} else {
-			rest = nil
-		}
-		if len(line) > 0 && (line[0] == ' ' || line[0] == '\t') {
-			if !skipping {
-				out = append(out, line...)
+// scanHeader reads msg's header block once: it removes the X-SESInbound-*
+// fields (with their continuation lines) and returns them, with the end of
+// the header block of what remains and the domain of the first From
+// address. The message is returned unchanged, not copied, when it has no
+// control fields.
+func scanHeader(msg []byte) (data []byte, c controls, hdrEnd int, fromDom string) {
+	var out []byte // the message without its control fields, once one is seen
+	end, seenFrom := 0, false
+	for f := range HeaderFields(msg) {
+		start := end
+		end += len(f.Raw)
+		if len(f.Name) > len(controlPrefix) && bytes.EqualFold(f.Name[:len(controlPrefix)], []byte(controlPrefix)) {
+			if c == nil {
+				c = controls{}
+				out = append(make([]byte, 0, len(msg)), msg[:start]...)
 			}
+			value, _ := cutLine(f.Raw[len(f.Name)+1:]) // the first line only
+			c[strings.ToLower(string(f.Name[len(controlPrefix):]))] = strings.ToUpper(string(bytes.TrimSpace(value)))
 			continue
 		}
-		name, value, _ := bytes.Cut(line, []byte(":"))
-		skipping = len(name) > len(controlPrefix) && strings.EqualFold(string(name[:len(controlPrefix)]), controlPrefix)
-		if skipping {
-			c[strings.ToLower(string(name[len(controlPrefix):]))] = strings.ToUpper(strings.TrimSpace(string(value)))
-			continue
+		if out != nil {
+			out = append(out, f.Raw...)
 		}
-		out = append(out, line...)
+		if !seenFrom && f.Name != nil && bytes.EqualFold(f.Name, []byte("From")) {
+			seenFrom, fromDom = true, fromDomain(f.Value())
+		}
 	}
-	out = append(out, msg[end:]...)
-	return out, c
+	if out == nil {
+		return msg, nil, end, fromDom
+	}
+	hdrEnd = len(out)
+	return append(out, msg[end:]...), c, hdrEnd, fromDom
 }
 
 // verdict returns a control's value when it is a valid verdict.
@@ -81,10 +79,10 @@ func (c controls) verdict(name string) (string, bool) {
 // a rule that matched asks for it (scan), as SES only scans then.
 func (d *delivery) baseVerdicts(scan bool) Verdicts {
 	v := Verdicts{Spam: VerdictPass, Virus: VerdictPass, SPF: VerdictPass, DKIM: VerdictPass, DMARC: VerdictPass}
-	if scan && containsPattern(d.data, eicar) {
+	if scan && containsPattern(d.data, d.hdrEnd, []byte(eicar)) {
 		v.Virus = VerdictFail
 	}
-	if scan && containsPattern(d.data, gtube) {
+	if scan && containsPattern(d.data, d.hdrEnd, []byte(gtube)) {
 		v.Spam = VerdictFail
 	}
 	for name, dst := range map[string]*string{ctlSpam: &v.Spam, ctlVirus: &v.Virus, ctlSPF: &v.SPF, ctlDKIM: &v.DKIM, ctlDMARC: &v.DMARC} {
@@ -113,19 +111,20 @@ func (v Verdicts) forRule(r *Rule) Verdicts {
 
 // The industry's harmless test patterns: every virus scanner flags EICAR,
 // every spam filter GTUBE.
-var (
-	eicar = []byte(`X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*`)
-	gtube = []byte(`XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X`)
+const (
+	eicar = `X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*`
+	gtube = `XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X`
 )
 
 // containsPattern looks for pattern in the raw message and in its MIME
 // parts after their transfer encoding is undone, as a scanner would.
-func containsPattern(msg, pattern []byte) bool {
+// msg[:hdrEnd] is its header block.
+func containsPattern(msg []byte, hdrEnd int, pattern []byte) bool {
 	if bytes.Contains(msg, pattern) {
 		return true
 	}
 	// Only an encoded part can hide the pattern from the search above.
-	lower := bytes.ToLower(msg[:HeaderEnd(msg)])
+	lower := bytes.ToLower(msg[:hdrEnd])
 	if !bytes.Contains(lower, []byte("multipart/")) && !bytes.Contains(lower, []byte("base64")) && !bytes.Contains(lower, []byte("quoted-printable")) {
 		return false
 	}

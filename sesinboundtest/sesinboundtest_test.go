@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -295,4 +297,57 @@ func sendTimed(b *testing.B, addr, to string) time.Time {
 		b.Fatal(err)
 	}
 	return time.Now()
+}
+
+func dirSize(t *testing.T, dir string) int64 {
+	t.Helper()
+	var n int64
+	filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if fi, err := d.Info(); err == nil {
+				n += fi.Size()
+			}
+		}
+		return nil
+	})
+	return n
+}
+
+// With a data dir, Reset gives the space back; ?only=messages keeps the
+// objects.
+func TestResetDataDir(t *testing.T) {
+	dir := t.TempDir()
+	srv := sesinboundtest.Start(t, sesinboundtest.WithDataDir(dir))
+	ctx := t.Context()
+	big := strings.Repeat("0123456789abcdef", 64<<10/16) // 64 KB lines of body
+	var keys []string
+	for i := range 16 {
+		id, err := srv.Send(ctx, "a@example.org", []string{"x@example.com"}, mail("a@example.org", "x@example.com", "big", strings.Repeat(big[:998]+"\r\n", 256)))
+		if err != nil {
+			t.Fatal(i, err)
+		}
+		m, err := srv.WaitFor(ctx, sesinboundtest.Filter{ID: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, m.Objects[0].Key)
+	}
+	before := dirSize(t, dir)
+	resp, err := http.Post(srv.Endpoint()+"/_sesinbound/reset?only=messages", "", nil)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("only=messages: %v %v", resp.Status, err)
+	}
+	resp.Body.Close()
+	s3c := s3.NewFromConfig(srv.AWSConfig())
+	if _, err := s3c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("ses-inbound"), Key: aws.String(keys[0])}); err != nil {
+		t.Fatalf("only=messages deleted the object: %v", err)
+	}
+	if err := srv.Reset(ctx); err != nil {
+		t.Fatal(err)
+	}
+	after := dirSize(t, dir)
+	if before < 16*200<<10 || after > before/4 {
+		t.Fatalf("data dir %d bytes before Reset, %d after: the space was not given back", before, after)
+	}
+	t.Logf("data dir: %d bytes before Reset, %d after", before, after)
 }

@@ -19,6 +19,7 @@ import (
 // several times the message's size for the collector, and eight 40 MB
 // messages in flight would need well over a gigabyte.
 type frameBuffer struct {
+	pools      *buffers
 	heap       *[]byte
 	region     []byte
 	maxMessage int // the largest message go-smtp lets through
@@ -31,23 +32,53 @@ const (
 	regionThreshold = 1 << 20
 )
 
-// Regions are never unmapped. A request body may still be read by an HTTP
-// transport's writer after the response has come (a backend that answers
-// before it has read the upload), and reading an unmapped page would
-// crash the process; reading a released one gives zeros. So released
-// regions are kept for the next large message: there are never more of
-// them than large messages once in flight at the same time.
-var regions struct {
-	sync.Mutex
+// buffers are a Server's spare message buffers.
+type buffers struct {
+	// heap recycles heap buffers, so that receiving a message does not
+	// allocate (and zero) a fresh one each time.
+	heap sync.Pool
+	// regions are the released regions. Regions are never unmapped. A
+	// request body may still be read by an HTTP transport's writer after
+	// the response has come (a backend that answers before it has read the
+	// upload), and reading an unmapped page would crash the process;
+	// reading a released one gives zeros. So released regions are kept for
+	// the next large message: there are never more of them than large
+	// messages once in flight at the same time.
+	regions regionList
+}
+
+// regionList is a free list of regions.
+type regionList struct {
+	mu   sync.Mutex
 	free [][]byte
 }
 
-// bufPool recycles heap buffers, so that receiving a message does not
-// allocate (and zero) a fresh one each time.
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 32<<10); return &b }}
+// take removes and returns a free region of size bytes, or nil.
+func (l *regionList) take(size int) []byte {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i, r := range l.free {
+		if len(r) == size {
+			l.free = append(l.free[:i], l.free[i+1:]...)
+			return r
+		}
+	}
+	return nil
+}
 
-func newFrameBuffer(maxMessage int64) frameBuffer {
-	return frameBuffer{heap: bufPool.Get().(*[]byte), maxMessage: int(maxMessage)}
+func (l *regionList) put(r []byte) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.free = append(l.free, r)
+}
+
+func (p *buffers) newFrameBuffer(maxMessage int64) frameBuffer {
+	heap, _ := p.heap.Get().(*[]byte)
+	if heap == nil {
+		b := make([]byte, 0, 32<<10)
+		heap = &b
+	}
+	return frameBuffer{pools: p, heap: heap, maxMessage: int(maxMessage)}
 }
 
 // reserve is a region's size: the headroom, the largest message, the tag's
@@ -87,7 +118,7 @@ func (b *frameBuffer) grow(buf []byte, need int) []byte {
 		return buf
 	}
 	if b.region == nil && need > regionThreshold && need <= b.reserve() {
-		if b.region = getRegion(b.reserve()); b.region != nil {
+		if b.region = b.pools.getRegion(b.reserve()); b.region != nil {
 			return append(b.region[:0], buf...)
 		}
 	}
@@ -101,13 +132,13 @@ func (b *frameBuffer) release(frame []byte) {
 	if b.region != nil {
 		// The frame is the region, or outgrew it: either way the pooled
 		// heap buffer is as it was.
-		putRegion(b.region)
+		b.pools.putRegion(b.region)
 		b.region = nil
 	} else if cap(frame) <= maxPooledBuffer {
 		*b.heap = frame[:0]
 	}
 	if cap(*b.heap) <= maxPooledBuffer {
-		bufPool.Put(b.heap)
+		b.pools.heap.Put(b.heap)
 	}
 	b.heap = nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 
 	"github.com/emersion/go-smtp"
@@ -15,7 +16,6 @@ import (
 // assertion, not errors.As, so these are returned as they are, never wrapped.
 var (
 	replyNoSuchUser = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "Requested action not taken: mailbox unavailable"}
-	replyRejected   = &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 6, 0}, Message: "Message rejected"}
 	replyTryLater   = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Temporary failure, please try again later"}
 	replyLongLine   = &smtp.SMTPError{Code: 500, EnhancedCode: smtp.EnhancedCode{5, 6, 0}, Message: "Line too long"}
 	// SES's words for these two are not on record; the codes are RFC 3207's
@@ -50,11 +50,23 @@ func reply(err error) error {
 		return replyTLSRequired
 	case errors.Is(err, receipt.ErrBlocked):
 		return replyBlocked
-	case errors.Is(err, receipt.ErrRejected):
-		return replyRejected
 	default: // timeouts, S3 and KMS outages, bugs: the sender should retry
 		return replyTryLater
 	}
+}
+
+// refuse converts err into its reply and logs it: this is the one place a
+// failure is logged, once, with what was refused (event), the reply code
+// and the whole error. A backend set up wrongly (a missing bucket, a
+// disabled key, denied access) is logged as an error, since no message
+// can be stored until someone fixes it; anything else at level.
+func (s *Server) refuse(ctx context.Context, level slog.Level, event string, err error, attrs ...slog.Attr) error {
+	rep := reply(err)
+	if receipt.IsConfigError(err) {
+		level, event = slog.LevelError, event+": backend configuration problem: the S3 action cannot store mail until it is fixed"
+	}
+	s.log.LogAttrs(ctx, level, event, append(attrs, slog.Int("code", code(rep)), slog.Any("err", err))...)
+	return rep
 }
 
 // errHeaderTooLarge is returned for a header section over the limits.

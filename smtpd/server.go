@@ -2,8 +2,11 @@ package smtpd
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -49,41 +52,53 @@ const (
 	DefaultMaxConns        = 500
 )
 
-// Server is an SMTP server in front of a Receiver. Set its fields before
-// calling Serve.
+// Server is an SMTP server in front of a Receiver; make one with
+// NewServer. Set its fields before calling Serve: each zero value means
+// the default named on the field, as does a negative number.
 type Server struct {
-	// Hostname is used in the greeting and EHLO reply.
+	// Hostname is used in the greeting and EHLO reply; "" means
+	// DefaultHostname.
 	Hostname string
 	// MaxMessageBytes limits the size of a message; 0 means
 	// DefaultMaxMessageBytes.
 	MaxMessageBytes int64
 	// MaxRecipients limits RCPTs per message; 0 means DefaultMaxRecipients.
 	MaxRecipients int
-	// ReadTimeout and WriteTimeout bound each command and reply; 0 means the
-	// defaults.
+	// ReadTimeout and WriteTimeout bound each command and reply; 0 means
+	// DefaultReadTimeout and DefaultWriteTimeout.
 	ReadTimeout, WriteTimeout time.Duration
 	// DataTimeout bounds the transfer of one message, from the 354 to the
-	// final dot, so a client that trickles bytes cannot hold a connection.
+	// final dot, so a client that trickles bytes cannot hold a connection;
+	// 0 means DefaultDataTimeout.
 	DataTimeout time.Duration
-	// MaxLineLength limits command and message lines (500 5.6.0 past it).
+	// MaxLineLength limits command and message lines (500 5.6.0 past it);
+	// 0 means DefaultMaxLineLength.
 	MaxLineLength int
 	// MaxHeaderBytes and MaxHeaderFields limit a message's header section
-	// (552 5.3.4 past them).
+	// (552 5.3.4 past them); 0 means DefaultMaxHeaderBytes and
+	// DefaultMaxHeaderFields.
 	MaxHeaderBytes, MaxHeaderFields int
 	// MaxConns limits concurrent connections; more are refused with 421.
+	// 0 means DefaultMaxConns.
 	MaxConns int
-	// Faults, when set, injects SMTP replies (package faults).
+	// Faults, when set, injects SMTP replies (package faults); nil injects
+	// none.
 	Faults Faults
 	// DeliverTimeout bounds the work done after DATA before the reply; past
-	// it the sender gets 451.
+	// it the sender gets 451. 0 means DefaultDeliverTimeout.
 	DeliverTimeout time.Duration
-	// TLSConfig enables STARTTLS when set.
+	// TLSConfig enables STARTTLS when set; nil offers no STARTTLS.
 	TLSConfig *tls.Config
+	// Rand feeds the token in the greeting; nil means crypto/rand.
+	// Clients are greeted concurrently, so it must be safe for concurrent
+	// use (lock a deterministic test reader).
+	Rand io.Reader
 
 	baseCtx context.Context
 	recv    Receiver
 	log     *slog.Logger
 	smtp    *smtp.Server
+	buffers buffers // where messages are read
 
 	mu       sync.Mutex
 	conns    map[net.Conn]struct{} // open connections, to close at shutdown
@@ -101,8 +116,12 @@ func NewServer(ctx context.Context, recv Receiver, log *slog.Logger) *Server {
 	return &Server{baseCtx: ctx, recv: recv, log: log, conns: map[net.Conn]struct{}{}, drained: make(chan struct{})}
 }
 
-// Serve accepts connections on ln until Close or Shutdown.
+// Serve accepts connections on ln until Close or Shutdown. A Server not
+// made by NewServer has no Receiver, and Serve says so.
 func (s *Server) Serve(ln net.Listener) error {
+	if s.recv == nil {
+		return errors.New("smtpd: the Server has no Receiver; make it with NewServer")
+	}
 	s.init()
 	return s.smtp.Serve(&listener{Listener: ln, srv: s})
 }
@@ -208,12 +227,21 @@ func (s *Server) endMessage() {
 	}
 }
 
-func orDefault[T comparable](v, def T) T {
+// orDefault is v, or def when v is zero or negative.
+func orDefault[T int | int64 | time.Duration | string](v, def T) T {
 	var zero T
-	if v == zero {
+	if v <= zero {
 		return def
 	}
 	return v
+}
+
+// rand is the source of the greeting's token.
+func (s *Server) rand() io.Reader {
+	if s.Rand != nil {
+		return s.Rand
+	}
+	return rand.Reader
 }
 
 // slogPrinter lets go-smtp report connection errors through slog.

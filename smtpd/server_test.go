@@ -70,8 +70,12 @@ func (r *stubReceiver) Deliver(_ context.Context, m *receipt.Message) (*receipt.
 	if r.err != nil {
 		return &receipt.Result{MessageID: "failed"}, r.err
 	}
-	r.framed = append(r.framed, len(m.Data) > 0 && len(m.Frame)-len(m.Data) >= receipt.FrameHeadroom &&
-		cap(m.Frame)-len(m.Frame) >= receipt.FrameTailroom && &m.Frame[len(m.Frame)-len(m.Data)] == &m.Data[0])
+	framed := len(m.Data) > 0 && m.Frame != nil && &m.Frame.Bytes()[0] == &m.Data[0] && len(m.Frame.Bytes()) == len(m.Data)
+	if framed {
+		before, after := m.Frame.Room()
+		framed = before >= receipt.FrameHeadroom && after >= receipt.FrameTailroom
+	}
+	r.framed = append(r.framed, framed)
 	// The message's buffer is reused once Deliver returns: keep a copy.
 	kept := *m
 	kept.Data, kept.Frame = bytes.Clone(m.Data), nil
@@ -105,6 +109,24 @@ func dial(t *testing.T, addr string) *smtp.Client {
 	return c
 }
 
+// send sends msg from a@example.org to inbox@example.com over c and
+// returns the reply to the final dot.
+func send(t *testing.T, c *smtp.Client, opts *smtp.MailOptions, msg []byte) error {
+	t.Helper()
+	if err := c.Mail("a@example.org", opts); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Rcpt("inbox@example.com", nil); err != nil {
+		t.Fatal(err)
+	}
+	w, err := c.Data()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(msg)
+	return w.Close()
+}
+
 func smtpCode(err error) int {
 	var se *smtp.SMTPError
 	if errors.As(err, &se) {
@@ -127,6 +149,39 @@ func TestBanner(t *testing.T) {
 	const prefix = "220 inbound-smtp.eu-west-1.amazonaws.com ESMTP Amazon SES "
 	if !strings.HasPrefix(line, prefix) || len(line) != len(prefix)+20+2 {
 		t.Fatalf("banner = %q, want %q followed by a 20-character token", line, prefix)
+	}
+}
+
+// TestBannerDeterministic: with a fixed Rand, two servers greet with the
+// same token.
+func TestBannerDeterministic(t *testing.T) {
+	greet := func() string {
+		addr := startServer(t, &stubReceiver{}, func(s *Server) { s.Rand = bytes.NewReader(bytes.Repeat([]byte{5, 70, 200}, 10)) })
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		line, err := bufio.NewReader(conn).ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		return line
+	}
+	first, second := greet(), greet()
+	if want := "220 inbound-smtp.eu-west-1.amazonaws.com ESMTP Amazon SES FIOFIOFIOFIOFIOFIOFI\r\n"; first != want || second != want {
+		t.Fatalf("banners = %q, %q; want %q twice", first, second, want)
+	}
+}
+
+func TestServeWithoutReceiver(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	if err := (&Server{}).Serve(ln); err == nil || !strings.Contains(err.Error(), "NewServer") {
+		t.Fatalf("Serve on a Server literal = %v, want an error pointing to NewServer", err)
 	}
 }
 
@@ -212,7 +267,8 @@ func TestMessageTooLarge(t *testing.T) {
 func TestLargeMessages(t *testing.T) {
 	const limit = 3 << 20
 	recv := &stubReceiver{}
-	addr := startServer(t, recv, func(s *Server) { s.MaxMessageBytes = limit })
+	var srv *Server
+	addr := startServer(t, recv, func(s *Server) { s.MaxMessageBytes = limit; srv = s })
 	c := dial(t, addr)
 	line := strings.Repeat("0123456789", 7) + "\r\n"
 	// go-smtp refuses a message of exactly the limit: limit-1 is the largest.
@@ -227,18 +283,7 @@ func TestLargeMessages(t *testing.T) {
 			if declare {
 				opts = &smtp.MailOptions{Size: int64(len(msg))}
 			}
-			if err := c.Mail("a@example.org", opts); err != nil {
-				t.Fatal(err)
-			}
-			if err := c.Rcpt("inbox@example.com", nil); err != nil {
-				t.Fatal(err)
-			}
-			w, err := c.Data()
-			if err != nil {
-				t.Fatal(err)
-			}
-			w.Write(msg)
-			if err := w.Close(); err != nil {
+			if err := send(t, c, opts, msg); err != nil {
 				t.Fatalf("%d bytes, SIZE declared %v: %v", len(msg), declare, err)
 			}
 			got := recv.delivered[len(recv.delivered)-1]
@@ -247,10 +292,11 @@ func TestLargeMessages(t *testing.T) {
 			}
 		}
 	}
-	if regions.Lock(); runtime.GOOS == "linux" && len(regions.free) == 0 {
+	regions := &srv.buffers.regions
+	if regions.mu.Lock(); runtime.GOOS == "linux" && len(regions.free) == 0 {
 		t.Errorf("no large message went to a region")
 	}
-	regions.Unlock()
+	regions.mu.Unlock()
 	// Past the limit, without SIZE: refused, and the connection carries on.
 	err := c.SendMail("a@example.org", []string{"inbox@example.com"}, strings.NewReader("Subject: x\r\n\r\n"+strings.Repeat(line, limit/len(line)+10)))
 	if smtpCode(err) != 552 {

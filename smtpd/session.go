@@ -1,7 +1,6 @@
 package smtpd
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -90,9 +89,8 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	}
 	err := s.srv.recv.AcceptsRecipient(s.srv.baseCtx, to, s.client())
 	if err != nil {
-		s.srv.log.LogAttrs(s.srv.baseCtx, slog.LevelInfo, "recipient refused",
-			slog.String("rcpt", to), slog.String("remote", s.remote.String()), slog.Int("code", code(reply(err))))
-		return reply(err)
+		return s.srv.refuse(s.srv.baseCtx, slog.LevelInfo, "recipient refused",
+			err, slog.String("rcpt", to), slog.String("remote", s.remote.String()))
 	}
 	s.to = append(s.to, to)
 	return nil
@@ -108,19 +106,18 @@ func (s *session) Data(r io.Reader) error {
 	// can then prepend without copying the message. Deliver keeps nothing
 	// of the message it was handed (it copies what it stores), so the
 	// buffer can serve the next one.
-	buf := newFrameBuffer(s.srv.smtp.MaxMessageBytes)
-	frame, err := buf.read(r, s.size)
-	defer buf.release(frame)
-	data := frame[receipt.FrameHeadroom:]
+	buf := s.srv.buffers.newFrameBuffer(s.srv.smtp.MaxMessageBytes)
+	raw, err := buf.read(r, s.size)
+	defer buf.release(raw)
+	frame := receipt.NewFrame(raw, receipt.FrameHeadroom)
+	data := frame.Bytes()
 	if err != nil {
-		s.srv.log.LogAttrs(s.srv.baseCtx, slog.LevelInfo, "message not received", slog.String("from", s.from),
-			slog.String("remote", s.remote.String()), slog.Int("code", code(reply(err))), slog.Any("err", err))
-		return reply(err)
+		return s.srv.refuse(s.srv.baseCtx, slog.LevelInfo, "message not received", err,
+			slog.String("from", s.from), slog.String("remote", s.remote.String()))
 	}
 	if err := s.checkHeader(data); err != nil {
-		s.srv.log.LogAttrs(s.srv.baseCtx, slog.LevelInfo, "message refused", slog.String("from", s.from),
-			slog.String("remote", s.remote.String()), slog.Int("code", code(reply(err))), slog.Any("err", err))
-		return reply(err)
+		return s.srv.refuse(s.srv.baseCtx, slog.LevelInfo, "message refused", err,
+			slog.String("from", s.from), slog.String("remote", s.remote.String()))
 	}
 	if err := s.fault("DATA"); err != nil {
 		return err
@@ -139,9 +136,7 @@ func (s *session) Data(r io.Reader) error {
 	}
 	rep := replyStored(id)
 	if err != nil {
-		rep = reply(err)
-		s.srv.log.LogAttrs(ctx, slog.LevelWarn, "message not accepted",
-			append(attrs, slog.Int("code", code(rep)), slog.Any("err", err))...)
+		rep = s.srv.refuse(ctx, slog.LevelWarn, "message not accepted", err, attrs...)
 	} else {
 		s.srv.log.LogAttrs(ctx, slog.LevelInfo, "message accepted", append(attrs, slog.Int("code", 250))...)
 	}
@@ -155,15 +150,15 @@ func (s *session) Data(r io.Reader) error {
 
 // checkHeader applies the header section limits.
 func (s *session) checkHeader(data []byte) error {
-	end := receipt.HeaderEnd(data)
+	end, fields := 0, 0
+	for f := range receipt.HeaderFields(data) {
+		end += len(f.Raw)
+		if c := f.Raw[0]; c != ' ' && c != '\t' {
+			fields++ // a field, or a line that is not one
+		}
+	}
 	if max := orDefault(s.srv.MaxHeaderBytes, DefaultMaxHeaderBytes); end > max {
 		return fmt.Errorf("%w: %d bytes, the limit is %d", errHeaderTooLarge, end, max)
-	}
-	fields := 0
-	for _, line := range bytes.SplitAfter(data[:end], []byte("\n")) {
-		if len(line) > 0 && line[0] != ' ' && line[0] != '\t' {
-			fields++
-		}
 	}
 	if max := orDefault(s.srv.MaxHeaderFields, DefaultMaxHeaderFields); fields > max {
 		return fmt.Errorf("%w: %d fields, the limit is %d", errHeaderTooLarge, fields, max)

@@ -84,20 +84,29 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 		return c, false, fmt.Errorf("unexpected argument %q; run sesinbound --help", fs.Arg(0))
 	}
 	for _, check := range []struct {
-		name string
-		ok   bool
+		flag, value, want string
+		ok                bool
 	}{
-		{"--max-message-size", c.MaxMessageBytes > 0}, {"--max-recipients", c.MaxRecipients >= 100},
-		{"--max-line-length", c.MaxLineLength >= 1000}, {"--max-header-size", c.MaxHeaderBytes > 0},
-		{"--max-header-fields", c.MaxHeaderFields > 0}, {"--max-conns", c.MaxConns > 0},
-		{"--command-timeout", c.CommandTimeout > 0}, {"--data-timeout", c.DataTimeout > 0},
-		{"--deliver-timeout", c.DeliverTimeout > 0},
+		{"--max-message-size", fmt.Sprint(c.MaxMessageBytes), "positive", c.MaxMessageBytes > 0},
+		{"--max-recipients", fmt.Sprint(c.MaxRecipients), "at least 100, as RFC 5321 asks", c.MaxRecipients >= 100},
+		{"--max-line-length", fmt.Sprint(c.MaxLineLength), "at least 1000, as RFC 5321 asks", c.MaxLineLength >= 1000},
+		{"--max-header-size", fmt.Sprint(c.MaxHeaderBytes), "positive", c.MaxHeaderBytes > 0},
+		{"--max-header-fields", fmt.Sprint(c.MaxHeaderFields), "positive", c.MaxHeaderFields > 0},
+		{"--max-conns", fmt.Sprint(c.MaxConns), "positive", c.MaxConns > 0},
+		{"--command-timeout", c.CommandTimeout.String(), "positive", c.CommandTimeout > 0},
+		{"--data-timeout", c.DataTimeout.String(), "positive", c.DataTimeout > 0},
+		{"--deliver-timeout", c.DeliverTimeout.String(), "positive", c.DeliverTimeout > 0},
 	} {
 		if !check.ok {
-			return c, false, fmt.Errorf("%s is out of range (recipients at least 100 as RFC 5321 asks, line length at least 1000, others positive)", check.name)
+			return c, false, fmt.Errorf("%s (%s) %s is out of range: want %s", check.flag, envOf(check.flag), check.value, check.want)
 		}
 	}
 	return c, *showVersion, nil
+}
+
+// envOf is the variable of a flag: --max-conns is SESINBOUND_MAX_CONNS.
+func envOf(flag string) string {
+	return "SESINBOUND_" + strings.ToUpper(strings.ReplaceAll(strings.TrimPrefix(flag, "--"), "-", "_"))
 }
 
 type stringValue string

@@ -36,7 +36,7 @@ func doctor(ctx context.Context, args []string, getenv func(string) string, stdo
 		}
 	}
 	add("rules "+rules.Source, backend.OK, "%s", emulator.DescribeRules(rules))
-	be, err := emulator.OpenBackends(ctx, c.Config, rules, getenv)
+	be, err := emulator.OpenBackends(ctx, c.Config, rules, getenv, nil)
 	if err != nil {
 		add("backends", backend.Fail, "%v", err)
 		return &exitError{code: 1, err: err}

@@ -1,10 +1,3 @@
-// Package toolbin builds the real servers the tests and the benchmark run
-// (local-kms, versitygw, MinIO, Mailpit) from the Go module proxy, and keeps
-// the binaries between runs.
-//
-// Each tool is pinned by its own module, e2e/tools/<name>, holding a single
-// tool directive: one module per tool, because a shared module would unify
-// their dependencies and MinIO would no longer compile.
 package toolbin
 
 import (

@@ -2,7 +2,7 @@ package smtpd
 
 import (
 	"bytes"
-	"crypto/rand"
+	"io"
 	"log/slog"
 	"net"
 	"time"
@@ -80,17 +80,19 @@ func (c *bannerConn) Write(p []byte) (int, error) {
 		return c.Conn.Write(p)
 	}
 	c.done = true
-	if _, err := c.Conn.Write([]byte("220 " + c.host + " ESMTP Amazon SES " + token() + "\r\n")); err != nil {
+	if _, err := c.Conn.Write([]byte("220 " + c.host + " ESMTP Amazon SES " + token(c.srv.rand()) + "\r\n")); err != nil {
 		return 0, err
 	}
 	return len(p), nil
 }
 
-// token returns 20 random letters and digits, like the one in SES's banner.
-func token() string {
+// token returns 20 letters and digits drawn from r, like the one in SES's
+// banner. Should an injected r fail, the rest of the token is the first
+// letter: a greeting is no place for an error.
+func token(r io.Reader) string {
 	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 	b := make([]byte, 20)
-	rand.Read(b)
+	io.ReadFull(r, b)
 	for i := range b {
 		b[i] = alphabet[int(b[i])%len(alphabet)]
 	}

@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+)
+
+// The scale row (-rows million, not part of the default run): -million
+// mails of 10 KB over 8 connections into a fresh sesinbound in the default
+// mode (no --data-dir), in slices of a tenth, with the rate of each slice
+// and the RSS after it; then a full ListObjectsV2 listing of the bucket
+// through the AWS endpoint, timed, and a sample of the objects read back.
+
+// sliceResult is one tenth of the scale run.
+type sliceResult struct {
+	sent     int // mails sent so far
+	rate     float64
+	rssKB    int
+	failed   int
+	firstErr string
+}
+
+// scaleResult is the scale row.
+type scaleResult struct {
+	n         int
+	slices    []sliceResult
+	peakRSSKB int
+	listKeys  int
+	listTime  time.Duration // the first listing, which computes the ETags left to first use
+	relist    time.Duration // the second
+
+	readBack   int
+	readFailed int
+	elapsed    time.Duration
+}
+
+func (rep *report) measureScale(lb *lab, rules string) error {
+	n := rep.opts.million
+	if rep.opts.quick {
+		n = 2000
+	}
+	progress("scale: %d × 10 KB into the default mode", n)
+	smtpAddr, awsAddr := freeAddr(), freeAddr()
+	p, err := lb.start("sesinbound-scale", lb.sesinbound, []string{"--smtp-addr", smtpAddr, "--aws-addr", awsAddr, "--config", rules}, nil)
+	if err != nil {
+		return err
+	}
+	defer p.stop()
+	if err := waitGreeting(smtpAddr, 60*time.Second, 20*time.Millisecond); err != nil {
+		return p.failed(err)
+	}
+	res := &scaleResult{n: n}
+	msg := message(10000)
+	start := time.Now()
+	step := max(n/10, 1)
+	for sent := 0; sent < n; {
+		k := min(step, n-sent)
+		r := drive(smtpAddr, msg, k, 8)
+		sent += k
+		rss, _ := rssKB(p.cmd.Process.Pid, "VmRSS")
+		res.slices = append(res.slices, sliceResult{sent: sent, rate: r.MsgsPerSec(), rssKB: rss, failed: r.Failed, firstErr: r.FirstErr})
+		progress("scale: %d sent, %.0f msgs/s in this slice, RSS %d MiB", sent, r.MsgsPerSec(), rss/1024)
+	}
+	res.elapsed = time.Since(start)
+
+	client := s3Client("http://"+awsAddr, "test", "test")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	var keys []string
+	for i := range 2 {
+		keys = keys[:0]
+		listStart := time.Now()
+		pager := s3.NewListObjectsV2Paginator(client, &s3.ListObjectsV2Input{Bucket: aws.String("bench")})
+		for pager.HasMorePages() {
+			page, err := pager.NextPage(ctx)
+			if err != nil {
+				return fmt.Errorf("scale: list: %w", err)
+			}
+			for _, o := range page.Contents {
+				keys = append(keys, aws.ToString(o.Key))
+			}
+		}
+		took := time.Since(listStart)
+		if i == 0 {
+			res.listTime, res.listKeys = took, len(keys)
+		} else {
+			res.relist = took
+		}
+		progress("scale: listed %d keys in %s", len(keys), took.Round(time.Millisecond))
+	}
+
+	// Read back the first and last keys and a random sample between.
+	sample := []string{}
+	if len(keys) > 0 {
+		sample = append(sample, keys[0], keys[len(keys)-1])
+		rng := rand.New(rand.NewPCG(1, 2))
+		for range min(1000, len(keys)) {
+			sample = append(sample, keys[rng.IntN(len(keys))])
+		}
+	}
+	for _, k := range sample {
+		out, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("bench"), Key: aws.String(k)})
+		if err != nil {
+			res.readFailed++
+			continue
+		}
+		got, err := io.Copy(io.Discard, out.Body)
+		out.Body.Close()
+		// The object is the encrypted mail with SES's headers: longer than
+		// what was sent.
+		if err != nil || got < int64(len(msg)) {
+			res.readFailed++
+			continue
+		}
+		res.readBack++
+	}
+	res.peakRSSKB, _ = rssKB(p.cmd.Process.Pid, "VmHWM")
+	rep.scale = res
+	return nil
+}
+
+func (res *scaleResult) markdown(b *strings.Builder) {
+	fmt.Fprintf(b, "### %d × 10 KB into the default mode\n\n", res.n)
+	fmt.Fprintf(b, "8 connections, in slices of a tenth; one process from start to end (%s in all).\n\n", res.elapsed.Round(time.Second))
+	b.WriteString("| mails sent | msgs/s in the slice | RSS after it | failed |\n|---:|---:|---:|---:|\n")
+	for _, s := range res.slices {
+		fmt.Fprintf(b, "| %d | %.0f | %.0f MB | %d |\n", s.sent, s.rate, float64(s.rssKB)/1024, s.failed)
+	}
+	if len(res.slices) > 1 {
+		first, last := res.slices[0], res.slices[len(res.slices)-1]
+		fmt.Fprintf(b, "\nThe last slice ran at %.2f × the rate of the first.\n", last.rate/first.rate)
+	}
+	for _, s := range res.slices {
+		if s.firstErr != "" {
+			fmt.Fprintf(b, "\nFirst failure (after %d): %s\n", s.sent, s.firstErr)
+			break
+		}
+	}
+	fmt.Fprintf(b, "\n- Peak RSS (VmHWM): %.0f MB.\n", float64(res.peakRSSKB)/1024)
+	fmt.Fprintf(b, "- ListObjectsV2, every page of 1000 through the SDK over HTTP: %d keys in %s the first time (which computes the MD5 ETags that in-process puts leave to first use), %s the second.\n",
+		res.listKeys, res.listTime.Round(time.Millisecond), res.relist.Round(time.Millisecond))
+	fmt.Fprintf(b, "- Read back with GetObject: %d of %d sampled objects (the first, the last and random ones), %d failed.\n\n", res.readBack, res.readBack+res.readFailed, res.readFailed)
+}
