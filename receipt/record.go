@@ -24,6 +24,7 @@ type Result struct {
 	Client     Client       `json:"client"`
 	Size       int          `json:"size"`
 	Subject    string       `json:"subject,omitempty"` // the Subject header, RFC 2047 words decoded
+	RuleSet    string       `json:"ruleSet"`           // the receipt rule set that ran
 	Verdicts   Verdicts     `json:"verdicts"`
 	Reply      *Reply       `json:"reply,omitempty"`
 	Rules      []RuleResult `json:"rules"`

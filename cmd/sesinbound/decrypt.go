@@ -6,12 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log"
 	"os"
 	"strings"
 
-	s3ec "github.com/aws/amazon-s3-encryption-client-go/v3/client"
-	"github.com/aws/amazon-s3-encryption-client-go/v3/materials"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
@@ -20,11 +17,13 @@ import (
 	"github.com/sesinbound/sesinbound/backend"
 	"github.com/sesinbound/sesinbound/emulator"
 	"github.com/sesinbound/sesinbound/encrypt"
+	"github.com/sesinbound/sesinbound/internal/officialdecrypt"
 	"github.com/sesinbound/sesinbound/receipt"
 )
 
 // decrypt prints one stored message. It reads through the official Go S3
-// Encryption Client (v3, legacy wrapping enabled, any key), the way a user's
+// Encryption Client (v4, legacy wrapping enabled, any key, commitment policy
+// REQUIRE_ENCRYPT_ALLOW_DECRYPT, as SES mail needs), the way a user's
 // own decryptor would, rather than through sesinbound's code, so it also
 // proves the object is readable by the official client.
 func decrypt(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -95,16 +94,7 @@ func decrypt(ctx context.Context, args []string, getenv func(string) string, std
 		}
 		body = out.Body
 	} else {
-		kr := materials.NewKmsDecryptOnlyAnyKeyKeyring(clients.KMS, func(o *materials.KeyringOptions) {
-			o.EnableLegacyWrappingAlgorithms = true // SES writes the legacy "kms" wrap
-		})
-		cmm, err := materials.NewCryptographicMaterialsManager(kr)
-		if err != nil {
-			return fmt.Errorf("decrypt %s: %w", where, err)
-		}
-		ec, err := s3ec.New(s3c, cmm, func(o *s3ec.EncryptionClientOptions) {
-			o.Logger = log.New(io.Discard, "", 0)
-		})
+		ec, err := officialdecrypt.NewClient(s3c, clients.KMS)
 		if err != nil {
 			return fmt.Errorf("decrypt %s: %w", where, err)
 		}
