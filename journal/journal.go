@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,7 +37,10 @@ type Journal struct {
 	seq      uint64            // the newest sequence number given
 	evicted  uint64            // the highest seq dropped for room
 	resetSeq uint64            // the seq the last Reset took
-	waiters  map[*waiter]struct{}
+	// The waiters, indexed so that Record looks only at those that may
+	// match: by message ID, by lower-cased recipient, and the others.
+	waitID, waitTo map[string]map[*waiter]struct{}
+	waitAny        map[*waiter]struct{}
 }
 
 // waiter is a reader blocked until a record matching its filter comes
@@ -71,7 +75,8 @@ func New(max int) *Journal {
 	if max <= 0 {
 		max = DefaultMax
 	}
-	return &Journal{max: max, byID: map[string]*entry{}, waiters: map[*waiter]struct{}{}}
+	return &Journal{max: max, byID: map[string]*entry{},
+		waitID: map[string]map[*waiter]struct{}{}, waitTo: map[string]map[*waiter]struct{}{}, waitAny: map[*waiter]struct{}{}}
 }
 
 // Record stores a snapshot of res, replacing an earlier one for the same
@@ -106,11 +111,35 @@ func (j *Journal) Record(res *receipt.Result) {
 	if len(j.entries) > 2*len(j.byID)+1024 {
 		j.entries = slices.DeleteFunc(j.entries, func(e *entry) bool { return e.dead })
 	}
-	for w := range j.waiters {
+	j.wake(j.waitAny, e)
+	if len(j.waitID) > 0 {
+		j.wake(j.waitID[res.MessageID], e)
+	}
+	if len(j.waitTo) > 0 {
+		for _, rcpt := range res.Recipients {
+			j.wake(j.waitTo[strings.ToLower(rcpt)], e)
+		}
+	}
+}
+
+func (j *Journal) wake(ws map[*waiter]struct{}, e *entry) {
+	for w := range ws {
 		if w.all || w.f.Match(e.res) {
 			w.signal()
 		}
 	}
+}
+
+// set is where w is indexed, and under which key.
+func (j *Journal) set(w *waiter) (m map[string]map[*waiter]struct{}, key string) {
+	switch {
+	case w.all:
+	case w.f.ID != "":
+		return j.waitID, w.f.ID
+	case w.f.To != "":
+		return j.waitTo, strings.ToLower(w.f.To)
+	}
+	return nil, ""
 }
 
 func (w *waiter) signal() {
@@ -125,14 +154,28 @@ func (w *waiter) signal() {
 func (j *Journal) watch(f Filter, all bool) *waiter {
 	w := &waiter{f: f, all: all, ch: make(chan struct{}, 1)}
 	j.mu.Lock()
-	j.waiters[w] = struct{}{}
+	if m, key := j.set(w); m != nil {
+		if m[key] == nil {
+			m[key] = map[*waiter]struct{}{}
+		}
+		m[key][w] = struct{}{}
+	} else {
+		j.waitAny[w] = struct{}{}
+	}
 	j.mu.Unlock()
 	return w
 }
 
 func (j *Journal) unwatch(w *waiter) {
 	j.mu.Lock()
-	delete(j.waiters, w)
+	if m, key := j.set(w); m != nil {
+		delete(m[key], w)
+		if len(m[key]) == 0 {
+			delete(m, key)
+		}
+	} else {
+		delete(j.waitAny, w)
+	}
 	j.mu.Unlock()
 }
 
@@ -152,8 +195,16 @@ func (j *Journal) Reset() {
 	j.seq++
 	j.resetSeq = j.seq
 	j.entries, j.byID = nil, map[string]*entry{}
-	for w := range j.waiters {
-		w.signal() // a stream tells its client; a long poll looks again
+	// A stream tells its client; a long poll looks again.
+	for w := range j.waitAny {
+		w.signal()
+	}
+	for _, m := range []map[string]map[*waiter]struct{}{j.waitID, j.waitTo} {
+		for _, ws := range m {
+			for w := range ws {
+				w.signal()
+			}
+		}
 	}
 }
 
