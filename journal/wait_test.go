@@ -294,3 +294,26 @@ func TestEvents(t *testing.T) {
 		t.Fatalf("filtered = %+v", got)
 	}
 }
+
+// A server-wide WriteTimeout does not cut the stream, nor a long poll.
+func TestWriteTimeoutLifted(t *testing.T) {
+	j := journal.New(0)
+	srv := httptest.NewUnstartedServer(j.Handler())
+	srv.Config.WriteTimeout = 100 * time.Millisecond
+	srv.Start()
+	t.Cleanup(srv.Close)
+	stream := openStream(t, srv.URL+"/_sesinbound/events", "")
+	poll := make(chan int, 1)
+	go func() {
+		code, _ := fetch(t, srv.URL+"/_sesinbound/messages?wait=10s&id=late")
+		poll <- code
+	}()
+	time.Sleep(400 * time.Millisecond)
+	j.Record(msg("late", "x@example.com"))
+	if got := readEvents(t, stream, 1); !strings.Contains(got[0].data, `"late"`) {
+		t.Fatalf("after the write timeout: %+v", got)
+	}
+	if code := <-poll; code != 200 {
+		t.Fatalf("long poll past the write timeout = %d", code)
+	}
+}

@@ -1,12 +1,16 @@
 package sesinboundtest_test
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -350,4 +354,72 @@ func TestResetDataDir(t *testing.T) {
 		t.Fatalf("data dir %d bytes before Reset, %d after: the space was not given back", before, after)
 	}
 	t.Logf("data dir: %d bytes before Reset, %d after", before, after)
+}
+
+// The webhook and the event stream, through the whole emulator.
+func TestWebhookAndEvents(t *testing.T) {
+	posts := make(chan []byte, 10)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		posts <- b
+	}))
+	t.Cleanup(hook.Close)
+	srv := sesinboundtest.Start(t, sesinboundtest.WithConfig(func(c *emulator.Config) { c.Webhook = hook.URL }))
+	ctx := t.Context()
+
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.Endpoint()+"/_sesinbound/events", nil)
+	req.Header.Set("Accept-Encoding", "gzip")
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.Header.Get("Content-Type") != "text/event-stream" || resp.Header.Get("Content-Encoding") != "" {
+		t.Fatalf("stream headers: %v", resp.Header)
+	}
+	id, err := srv.Send(ctx, "a@example.org", []string{"x@example.com"}, mail("a@example.org", "x@example.com", "hook", "1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := srv.WaitFor(ctx, sesinboundtest.Filter{ID: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The stream's event carries the record exactly as served.
+	r := bufio.NewReader(resp.Body)
+	var data string
+	for data == "" {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d, ok := strings.CutPrefix(strings.TrimSuffix(line, "\n"), "data: "); ok {
+			data = d
+		}
+	}
+	if data != string(m.JSON) {
+		t.Fatalf("event data\n%s\nrecord\n%s", data, m.JSON)
+	}
+	select {
+	case b := <-posts:
+		if string(b) != string(m.JSON) {
+			t.Fatalf("webhook body %s", b)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no webhook POST")
+	}
+	var st struct{ Posted int }
+	for range 100 {
+		r, err := http.Get(srv.Endpoint() + "/_sesinbound/webhook")
+		if err != nil {
+			t.Fatal(err)
+		}
+		json.NewDecoder(r.Body).Decode(&st)
+		r.Body.Close()
+		if st.Posted == 1 {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("webhook status %+v", st)
 }
