@@ -195,6 +195,12 @@ func (c *Client) WaitFor(ctx context.Context, f Filter) (*Message, error) {
 	}
 	start := time.Now()
 	v := f.values()
+	// The oldest match, one at a time: its cursor is then where the next
+	// WaitFor with the same filter starts.
+	if f.After == "" {
+		v.Set("after", "0")
+	}
+	v.Set("limit", "1")
 	for {
 		dl, _ := ctx.Deadline()
 		wait := min(time.Until(dl), maxPoll).Truncate(time.Millisecond)
@@ -327,8 +333,9 @@ type Message struct {
 	// JSON is the record exactly as GET /_sesinbound/messages/{id}
 	// returns it.
 	JSON json.RawMessage
-	// Cursor, on the last message of an answer, is where a Filter's After
-	// starts to see only later messages.
+	// Cursor is where a Filter's After starts to see only later messages
+	// (with the same filter: messages that did not match it may lie
+	// between). WaitFor sets it; Messages, on the last message only.
 	Cursor string
 
 	c *Client

@@ -122,6 +122,15 @@ func TestWaitTimeoutAndCursor(t *testing.T) {
 	if err != nil || second.Subject != "second" {
 		t.Fatalf("after the cursor: %v %v", second, err)
 	}
+	// Without After, the oldest match; its cursor leads to the next.
+	again, err := srv.WaitFor(ctx, sesinboundtest.Filter{To: "x@example.com"})
+	if err != nil || again.Subject != "first" {
+		t.Fatalf("oldest match: %v %v", again, err)
+	}
+	next, err := srv.WaitFor(ctx, sesinboundtest.Filter{To: "x@example.com", After: again.Cursor})
+	if err != nil || next.Subject != "second" {
+		t.Fatalf("next after the oldest: %v %v", next, err)
+	}
 }
 
 func TestReset(t *testing.T) {
