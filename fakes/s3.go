@@ -252,6 +252,7 @@ func (s *S3) Reset(ctx context.Context) error {
 func (s *S3) newBucket(name string, created time.Time, dir string) *s3Bucket {
 	b := &s3Bucket{name: name, created: created, dir: dir, index: newS3Index()}
 	b.log = &s3Log{dir: dir, spill: s.cfg.spill, durable: dir != "", s: s, b: b}
+	b.log.queue.Commit = b.log.commitQueued
 	return b
 }
 
