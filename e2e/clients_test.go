@@ -16,6 +16,9 @@ import (
 
 	s3ec "github.com/aws/amazon-s3-encryption-client-go/v3/client"
 	"github.com/aws/amazon-s3-encryption-client-go/v3/materials"
+	s3ecv4 "github.com/aws/amazon-s3-encryption-client-go/v4/client"
+	"github.com/aws/amazon-s3-encryption-client-go/v4/commitment"
+	materialsv4 "github.com/aws/amazon-s3-encryption-client-go/v4/materials"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
@@ -84,6 +87,38 @@ func decryptV3(ctx context.Context, url, keyID, bucket, key string) ([]byte, err
 	return io.ReadAll(out.Body)
 }
 
+// decryptV4 reads an object through the official Go S3 Encryption Client's
+// current major, v4, configured for SES mail: legacy wrapping enabled (SES
+// writes the "kms" wrap) and a commitment policy that allows decrypting
+// AES-GCM without key commitment, REQUIRE_ENCRYPT_ALLOW_DECRYPT.
+func decryptV4(ctx context.Context, url, keyID, bucket, key string) ([]byte, error) {
+	return decryptV4With(ctx, s3Client(url), kmsClient(url), keyID, bucket, key, commitment.REQUIRE_ENCRYPT_ALLOW_DECRYPT)
+}
+
+// decryptV4With is decryptV4 with the clients and the commitment policy
+// given.
+func decryptV4With(ctx context.Context, s3c *s3.Client, kmsc *kms.Client, keyID, bucket, key string, policy commitment.CommitmentPolicy) ([]byte, error) {
+	kr := materialsv4.NewKmsKeyring(kmsc, keyID, func(o *materialsv4.KeyringOptions) {
+		o.EnableLegacyWrappingAlgorithms = true
+	})
+	cmm, err := materialsv4.NewCryptographicMaterialsManager(kr)
+	if err != nil {
+		return nil, err
+	}
+	c, err := s3ecv4.New(s3c, cmm, func(o *s3ecv4.EncryptionClientOptions) {
+		o.CommitmentPolicy = policy
+	})
+	if err != nil {
+		return nil, err
+	}
+	out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: &bucket, Key: &key})
+	if err != nil {
+		return nil, err
+	}
+	defer out.Body.Close()
+	return io.ReadAll(out.Body)
+}
+
 // decryptV1 reads an object through aws-sdk-go v1's s3crypto decryption
 // client with a KMS wrap that takes any key (no KeyId sent to Decrypt).
 func decryptV1(url, bucket, key string) ([]byte, error) {
@@ -127,6 +162,20 @@ func sendMail(addr, from string, to []string, msg []byte) (string, error) {
 
 // sendMailWithin is sendMail with the deadline for the DATA reply.
 func sendMailWithin(addr, from string, to []string, msg []byte, data time.Duration) (string, error) {
+	text, err := sendMailReplyWithin(addr, from, to, msg, data)
+	if err != nil {
+		return "", err
+	}
+	return replyID(text)
+}
+
+// sendMailReply sends one message and returns the text of the 250 reply to
+// its end of DATA, for servers other than sesinbound.
+func sendMailReply(addr, from string, to []string, msg []byte) (string, error) {
+	return sendMailReplyWithin(addr, from, to, msg, 40*time.Second)
+}
+
+func sendMailReplyWithin(addr, from string, to []string, msg []byte, data time.Duration) (string, error) {
 	conn, err := net.DialTimeout("tcp", addr, 10*time.Second)
 	if err != nil {
 		return "", err
@@ -158,18 +207,19 @@ func sendMailWithin(addr, from string, to []string, msg []byte, data time.Durati
 		return "", err
 	}
 	c.Quit()
-	return replyID(resp.StatusText)
+	return resp.StatusText, nil
 }
 
-// replyID is the message ID in the text of the final 250 reply: its last
-// word, whatever words come before it ("2.0.0 Ok <id>", "OK <id>"). Every
-// test that reads an ID from a reply goes through here.
+// replyID is the message ID in the text of SES's reply to the end of DATA,
+// "OK <message id>" (after "250 ", as go-smtp's client gives it): upper
+// case, no enhanced status code, a 40-character ID. Every test that reads
+// an ID from a reply goes through here.
 func replyID(text string) (string, error) {
-	fields := strings.Fields(text)
-	if len(fields) == 0 {
-		return "", fmt.Errorf("the 250 reply %q carries no message ID", text)
+	id, ok := strings.CutPrefix(text, "OK ")
+	if !ok || len(id) != 40 || strings.ContainsAny(id, " \t") {
+		return "", fmt.Errorf("end of DATA reply %q, want \"OK <40-character message id>\"", text)
 	}
-	return fields[len(fields)-1], nil
+	return id, nil
 }
 
 func smtpCode(err error) int {

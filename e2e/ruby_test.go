@@ -48,14 +48,6 @@ func requireRuby(t *testing.T) {
 	need(t, reason)
 }
 
-// haveRuby reports whether the Ruby client can be used for one check, and
-// says why not (failing in CI) when it cannot.
-func haveRuby(t *testing.T) bool {
-	t.Helper()
-	_, reason := ruby()
-	return have(t, reason)
-}
-
 // decryptRuby decrypts s3://bucket/key with the Ruby client, with S3 and
 // KMS at the given endpoints.
 func decryptRuby(s3URL, kmsURL, accessKey, secret, bucket, key string) ([]byte, error) {
