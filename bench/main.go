@@ -13,6 +13,9 @@
 //	go run ./bench -rows memory -pages 20 -sizes 10KB -c 8
 //	                               the memory-only row against a second one with
 //	                               20 browser tabs open on its web page
+//	go run ./bench -rows memory,watched -sizes 10KB -c 8
+//	                               memory only, alone and with 100 waiters and
+//	                               10 event streams open (-waiters, -feeds)
 //
 // Each row drives real SMTP: N messages over C persistent connections, and
 // the latency of each from the end of DATA to the reply. The machines are
@@ -63,6 +66,8 @@ type options struct {
 	keep     bool
 	profiles string // a directory for the sesinbound rows' CPU profiles
 	pages    int    // browser tabs open on the page for the memory-pages row
+	waiters  int    // long polls held open on the "watched" row
+	feeds    int    // event streams read on the "watched" row
 	million  int    // mails in the scale row
 	baseline string // another checkout, whose memory-only row runs alongside
 }
@@ -88,6 +93,8 @@ func parseOptions(args []string) (options, error) {
 	fs.StringVar(&o.out, "o", "", "also write the report to this file")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory (logs, data) after the run")
 	fs.IntVar(&o.pages, "pages", 0, "add a memory-only row with this many headless Chromium tabs open on its web page")
+	fs.IntVar(&o.waiters, "waiters", 100, `long polls held open against the "watched" row (-rows memory,watched)`)
+	fs.IntVar(&o.feeds, "feeds", 10, `event streams read from the "watched" row`)
 	fs.IntVar(&o.million, "million", 1000000, "mails of 10 KB in the scale row (-rows million), objects in the restart row (-rows restart); neither is in the default run")
 	fs.StringVar(&o.baseline, "baseline", "", "also run the memory-only and --data-dir rows of sesinbound built from this checkout (an A/B in one run)")
 	fs.StringVar(&o.profiles, "cpuprofile", "", "write a CPU profile of each sesinbound row into this directory (go tool pprof)")

@@ -189,7 +189,7 @@ func (lb *lab) tool(name string) (string, error) {
 type target struct {
 	name  string
 	smtp  string
-	aws   string // the AWS endpoint's address, for sesinbound
+	aws   string // sesinbound's AWS endpoint address, "" for the others
 	proc  *proc
 	reset func() error // forget what earlier runs stored; may be nil
 }

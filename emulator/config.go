@@ -42,6 +42,9 @@ type Config struct {
 	// (or the page's cookie) with every call under /_sesinbound/ but the
 	// health check, the SNS certificates and the page's own files.
 	AdminToken string
+	// Webhook, when set, is a URL that each processed record is POSTed to
+	// as JSON, in the background (journal.Webhook).
+	Webhook string
 
 	// Limits.
 	MaxMessageBytes int64

@@ -112,45 +112,43 @@ func hasFold(s, sub string) bool {
 	return strings.Contains(strings.ToLower(s), sub)
 }
 
-// SearchPage returns the records matching q, newest first, skipping offset and
-// returning at most limit of them, and how many match in all.
-func (j *Journal) SearchPage(q Search, offset, limit int) (total int, page [][]byte) {
-	var hits []*receipt.Result
-	j.mu.RLock()
-	for i := len(j.order) - 1; i >= 0; i-- {
-		res := j.entries[j.order[i]]
-		if !q.Matches(res) {
+// SearchPage returns the records matching q, newest first, skipping
+// offset and returning at most limit of them, how many match in all, and
+// the cursor of the newest record (where the feed should start).
+func (j *Journal) SearchPage(q Search, offset, limit int) (total int, page [][]byte, head Cursor) {
+	var hits []*entry
+	j.mu.Lock()
+	head = Cursor{Epoch: j.Epoch, Seq: j.seq}
+	for i := len(j.entries) - 1; i >= 0; i-- {
+		e := j.entries[i]
+		if e.dead || !q.Matches(e.res) {
 			continue
 		}
 		if total >= offset && len(hits) < limit {
-			hits = append(hits, res)
+			hits = append(hits, e)
 		}
 		total++
 	}
-	j.mu.RUnlock()
+	j.mu.Unlock()
 	page = make([][]byte, len(hits))
-	for i, res := range hits {
-		page[i] = encode(res)
+	for i, e := range hits {
+		page[i] = e.encoded()
 	}
-	return total, page
+	return total, page, head
 }
 
-// Delete forgets one message and returns its record.
+// Delete forgets one message and returns its record. Cursors stay valid:
+// the feed and the long poll simply never see it again.
 func (j *Journal) Delete(id string) (*receipt.Result, bool) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	res, ok := j.entries[id]
+	e, ok := j.byID[id]
 	if !ok {
 		return nil, false
 	}
-	delete(j.entries, id)
-	for i, o := range j.order {
-		if o == id {
-			j.order = append(j.order[:i:i], j.order[i+1:]...)
-			break
-		}
-	}
-	return res, true
+	e.dead = true
+	delete(j.byID, id)
+	return e.res, true
 }
 
 // pageParams reports whether a list request asks for a page: a search q,
@@ -161,7 +159,8 @@ func pageParams(r *http.Request) bool {
 }
 
 // servePage answers GET /_sesinbound/messages?order=newest&q=&offset=&limit=
-// with {"total":N,"offset":O,"messages":[...newest first]}.
+// with {"total":N,"offset":O,"cursor":C,"messages":[...newest first]}; C is
+// the newest record's cursor, for the feed to go on from.
 func (j *Journal) servePage(w http.ResponseWriter, r *http.Request) {
 	v := r.URL.Query()
 	offset, err := strconv.Atoi(v.Get("offset"))
@@ -176,9 +175,10 @@ func (j *Journal) servePage(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	total, page := j.SearchPage(ParseSearch(v.Get("q")), offset, limit)
+	total, page, head := j.SearchPage(ParseSearch(v.Get("q")), offset, limit)
+	w.Header().Set(CursorHeader, head.String())
 	var b bytes.Buffer
-	b.WriteString(`{"total":` + strconv.Itoa(total) + `,"offset":` + strconv.Itoa(offset) + `,"messages":[`)
+	b.WriteString(`{"total":` + strconv.Itoa(total) + `,"offset":` + strconv.Itoa(offset) + `,"cursor":"` + head.String() + `","messages":[`)
 	for i, e := range page {
 		if i > 0 {
 			b.WriteByte(',')

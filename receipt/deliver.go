@@ -171,6 +171,7 @@ func (p *Processor) Deliver(ctx context.Context, msg *Message) (*Result, error) 
 		hdrEnd:   hdrEnd,
 		controls: controls,
 	}
+	d.res.Subject = subjectOf(data[:hdrEnd])
 	plan := snap.plan(msg.To)
 	if len(plan) == 0 {
 		return d.res, fmt.Errorf("deliver %s: %w", id, ErrNoMatchingRule)
@@ -183,7 +184,6 @@ func (p *Processor) Deliver(ctx context.Context, msg *Message) (*Result, error) 
 		scan = scan || snap.rules.Rules[st.rule].ScanEnabled
 	}
 	d.res.Verdicts = d.baseVerdicts(scan)
-	d.res.Subject = subjectOf(data[:hdrEnd])
 	d.res.snapshot = snap
 	d.trace = trace{
 		id:        id,

@@ -1,7 +1,5 @@
 package receipt
 
-import "bytes"
-
 // Reasons a rule did not run, in NotRunRule.Reason.
 const (
 	NotRunDisabled = "disabled"
@@ -67,14 +65,4 @@ func (res *Result) WithNotRun() *Result {
 		out.NotRun = append(out.NotRun, nr)
 	}
 	return &out
-}
-
-// subjectOf returns the first Subject header's value, as written.
-func subjectOf(header []byte) string {
-	for f := range HeaderFields(header) {
-		if f.Name != nil && bytes.EqualFold(f.Name, []byte("Subject")) {
-			return f.Value()
-		}
-	}
-	return ""
 }

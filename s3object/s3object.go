@@ -2,9 +2,10 @@
 // would: HeadObject for the metadata, then, for an SES envelope, GetObject
 // through the official Go S3 Encryption Client (v4, legacy "kms" wrapping
 // enabled, any key, commitment policy REQUIRE_ENCRYPT_ALLOW_DECRYPT, as SES
-// mail needs), else a plain GetObject. `sesinbound decrypt` and the
-// web page's decrypted views both read through Open, so what they show is
-// what the official client gets.
+// mail needs; the client is internal/officialdecrypt's, the one `sesinbound
+// decrypt` and sesinboundtest use), else a plain GetObject. The web page's
+// decrypted views read through Open, so what they show is what the
+// official client gets; Open adds the metadata and explained errors.
 //
 // It does not parse the message; package web does that for the page.
 package s3object
@@ -14,11 +15,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log"
 	"strings"
 
-	s3ec "github.com/aws/amazon-s3-encryption-client-go/v4/client"
-	"github.com/aws/amazon-s3-encryption-client-go/v4/commitment"
 	"github.com/aws/amazon-s3-encryption-client-go/v4/materials"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -27,6 +25,7 @@ import (
 
 	"github.com/sesinbound/sesinbound/backend"
 	"github.com/sesinbound/sesinbound/encrypt"
+	"github.com/sesinbound/sesinbound/internal/officialdecrypt"
 )
 
 // Object is a stored message opened for reading.
@@ -65,19 +64,7 @@ func Open(ctx context.Context, s3c *s3.Client, kmsc materials.KmsAPIClient, buck
 		obj.Body = out.Body
 		return obj, nil
 	}
-	kr := materials.NewKmsDecryptOnlyAnyKeyKeyring(kmsc, func(o *materials.KeyringOptions) {
-		o.EnableLegacyWrappingAlgorithms = true // SES writes the legacy "kms" wrap
-	})
-	cmm, err := materials.NewCryptographicMaterialsManager(kr)
-	if err != nil {
-		return nil, fmt.Errorf("decrypt %s: %w", where, err)
-	}
-	ec, err := s3ec.New(s3c, cmm, func(o *s3ec.EncryptionClientOptions) {
-		o.Logger = log.New(io.Discard, "", 0)
-		// SES encrypts with AES-GCM without key commitment; v4's default,
-		// REQUIRE_ENCRYPT_REQUIRE_DECRYPT, refuses to read that.
-		o.CommitmentPolicy = commitment.REQUIRE_ENCRYPT_ALLOW_DECRYPT
-	})
+	ec, err := officialdecrypt.NewClient(s3c, kmsc)
 	if err != nil {
 		return nil, fmt.Errorf("decrypt %s: %w", where, err)
 	}

@@ -247,8 +247,9 @@ func TestPageLive(t *testing.T) {
 	waitForOr(t, ctx, `document.getElementById("swaks").textContent`,
 		`document.getElementById("swaks").textContent.includes("swaks --server `+em.SMTPAddr()+`")`)
 
-	// Mail sent over SMTP appears without a reload: a global set before
-	// the send survives.
+	// Mail sent over SMTP appears without a reload, over the live feed: a
+	// global set before the send survives, and no fallback poll runs.
+	waitFor(t, ctx, "the feed connected", `document.getElementById("live").classList.contains("on")`)
 	eval[bool](t, ctx, "window.__noReload = true")
 	send(t, em.SMTPAddr(), "alice@example.org", "inbox@example.com",
 		alternative("Quarterly figures", "The plain text part, decrypted.", "<p>The <b>HTML</b> part.</p>"))
@@ -258,6 +259,16 @@ func TestPageLive(t *testing.T) {
 	if !eval[bool](t, ctx, "window.__noReload === true") {
 		t.Fatal("the page reloaded to show the new mail")
 	}
+	if eval[bool](t, ctx, "!!state.pollTimer") {
+		t.Error("the page fell back to polling; the feed should have brought the mail")
+	}
+	// The feed resumes where it left off: a mail sent while it is closed
+	// comes once it reconnects from its cursor.
+	eval[bool](t, ctx, "state.source.close(); true")
+	send(t, em.SMTPAddr(), "bob@example.org", "inbox@example.com", "Subject: while away\n\nhello\n")
+	awayID := newestID(t, em)
+	eval[bool](t, ctx, "connect(); true")
+	step(t, ctx, "the mail sent while away", chromedp.WaitVisible(chromedp.CSS(`#rows tr[data-msg-id="`+awayID+`"]`)))
 	if got := text(t, ctx, row); !strings.Contains(got, "Quarterly figures") || !strings.Contains(got, "inbound") || !strings.Contains(got, "250") {
 		t.Errorf("row = %q, want the subject, the rule and the reply", got)
 	}
@@ -321,12 +332,22 @@ func TestPageLive(t *testing.T) {
 
 	// Delete one: the record and its objects go.
 	step(t, ctx, "delete one", chromedp.Click(chromedp.ID("delete-one")), chromedp.WaitVisible(chromedp.ID("confirm-ok")),
-		chromedp.Click(chromedp.ID("confirm-ok")), chromedp.WaitVisible(chromedp.ID("empty")))
+		chromedp.Click(chromedp.ID("confirm-ok")), chromedp.WaitVisible(chromedp.CSS(`#rows tr[data-msg-id="`+awayID+`"]`)),
+		chromedp.WaitNotPresent(chromedp.CSS(row)))
 	if _, ok := em.Journal.Get(id); ok {
 		t.Error("the record survived Delete")
 	}
 	if r, err := http.Head(em.URL() + "/ses-inbound/mail/" + id); err != nil || r.StatusCode != 404 {
 		t.Errorf("the stored object survived Delete: %v %v", r.StatusCode, err)
+	}
+	// Delete all, through the reset: the empty state again.
+	step(t, ctx, "delete all", chromedp.Click(chromedp.ID("delete-all")), chromedp.WaitVisible(chromedp.ID("confirm-ok")),
+		chromedp.Click(chromedp.ID("confirm-ok")), chromedp.WaitVisible(chromedp.ID("empty")))
+	if len(em.Journal.List(0)) != 0 {
+		t.Error("records survived Delete all")
+	}
+	if r, err := http.Head(em.URL() + "/ses-inbound/mail/" + awayID); err != nil || r.StatusCode != 404 {
+		t.Errorf("a stored object survived Delete all: %v %v", r.StatusCode, err)
 	}
 }
 
