@@ -45,7 +45,7 @@ type Emulator struct {
 	Processor *receipt.Processor
 	// Findings are the startup self-check's results, shown on the page.
 	Findings []backend.Finding
-	Webhook   *journal.Webhook // nil without Config.Webhook
+	Webhook  *journal.Webhook // nil without Config.Webhook
 	// SES is the SES API over the live configuration.
 	SES *sesapi.Service
 
