@@ -112,7 +112,7 @@ func waitForOr(t *testing.T, ctx context.Context, state, cond string) {
 	t.Helper()
 	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if _, err := chromedp.Run(wctx, chromedp.Poll[bool](cond)); err != nil {
+	if _, err := chromedp.Run(wctx, chromedp.Poll[bool](cond, chromedp.WithPollingInterval(50*time.Millisecond))); err != nil {
 		t.Fatalf("waiting for %s: %v; the page says %s", cond, err, eval[string](t, ctx, state))
 	}
 }
@@ -122,7 +122,7 @@ func waitFor(t *testing.T, ctx context.Context, what, cond string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](cond)); err != nil {
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](cond, chromedp.WithPollingInterval(50*time.Millisecond))); err != nil {
 		t.Fatalf("waiting for %s (%s): %v", what, cond, err)
 	}
 }
@@ -262,9 +262,13 @@ func TestPageLive(t *testing.T) {
 	if eval[bool](t, ctx, "!!state.pollTimer") {
 		t.Error("the page fell back to polling; the feed should have brought the mail")
 	}
-	// The feed resumes where it left off: a mail sent while it is closed
-	// comes once it reconnects from its cursor.
-	eval[bool](t, ctx, "state.source.close(); true")
+	// The feed resumes where it left off: a mail sent while the page is
+	// off the feed comes once it reconnects from its cursor (directly this
+	// time, not through the shared worker).
+	if !eval[bool](t, ctx, "!!state.worker") {
+		t.Error("the page does not follow the feed through the shared worker")
+	}
+	eval[bool](t, ctx, "state.worker.port.close(); state.worker = null; state.direct = true; true")
 	send(t, em.SMTPAddr(), "bob@example.org", "inbox@example.com", "Subject: while away\n\nhello\n")
 	awayID := newestID(t, em)
 	eval[bool](t, ctx, "connect(); true")

@@ -150,7 +150,7 @@ async function loadList() {
   state.rows = body.messages;
   // The feed starts where this list ends, so nothing recorded in between
   // is missed.
-  if (!state.source && !state.cursor && body.cursor) state.cursor = body.cursor;
+  if (!state.worker && !state.source && !state.cursor && body.cursor) state.cursor = body.cursor;
   if (state.sel >= state.rows.length) state.sel = state.rows.length - 1;
   drawList();
 }
@@ -227,7 +227,44 @@ document.addEventListener("visibilitychange", () => {
 // GET /_sesinbound/events: one event per processed record, id = cursor.
 // The browser reconnects by itself with Last-Event-ID; when the stream is
 // closed for good, a new one resumes with ?after=cursor.
+// connect follows the feed through the shared worker (feed.js), one
+// stream for every tab; where there is no SharedWorker, directly.
 function connect() {
+  if (typeof SharedWorker === "function" && !state.direct) {
+    try { return connectShared(); } catch (e) { state.direct = true; }
+  }
+  connectDirect();
+}
+
+function connectShared() {
+  const w = new SharedWorker(API + "/assets/feed.js", { name: "sesinbound-feed" });
+  state.worker = w;
+  w.port.onmessage = (m) => {
+    const d = m.data || {};
+    switch (d.type) {
+      case "open": if (state.worker !== w) break; $("live").classList.add("on"); $("live").title = "Live: connected"; break;
+      case "error": $("live").classList.remove("on"); $("live").title = "Live: reconnecting"; break;
+      case "message":
+        if (d.id) state.cursor = d.id;
+        try { arrived(JSON.parse(d.data)); } catch (e) { console.warn("bad event", e); }
+        break;
+      case "reset": if (d.id) state.cursor = d.id; state.offset = 0; state.sel = -1; pending.length = 0; if (state.view === "list") loadList().catch(showError); break;
+      case "dropped": if (state.view === "list") loadList().catch(showError); break;
+    }
+  };
+  w.port.start();
+  w.port.postMessage({ type: "start", cursor: state.cursor });
+  // A worker that never reports the stream open (blocked, or paused by a
+  // debugger) is given up for a stream of this page's own.
+  setTimeout(() => {
+    if (state.worker === w && !$("live").classList.contains("on")) {
+      w.port.close(); state.worker = null; state.direct = true; connectDirect();
+    }
+  }, 3000);
+  window.addEventListener("pagehide", () => w.port.postMessage({ type: "bye" }));
+}
+
+function connectDirect() {
   const url = API + "/events" + (state.cursor ? "?after=" + encodeURIComponent(state.cursor) : "");
   const es = new EventSource(url);
   state.source = es;
