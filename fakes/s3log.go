@@ -236,6 +236,33 @@ func (l *s3Log) emptyAll() error {
 	return l.submit(&s3LogOp{kind: s3RecordReset})
 }
 
+// deleteMany removes keys; with a data directory every tombstone is queued
+// at once, so they share a sync.
+func (l *s3Log) deleteMany(keys []string) []error {
+	errs := make([]error, len(keys))
+	if !l.durable {
+		for i, k := range keys {
+			errs[i] = l.delete(k)
+		}
+		return errs
+	}
+	ops := make([]*s3LogOp, len(keys))
+	l.mu.Lock()
+	for i, k := range keys {
+		ops[i] = &s3LogOp{kind: s3RecordDelete, meta: s3Meta{Key: k}, done: make(chan error, 1)}
+		l.queue = append(l.queue, ops[i])
+	}
+	if !l.running {
+		l.running = true
+		go l.write()
+	}
+	l.mu.Unlock()
+	for i, op := range ops {
+		errs[i] = <-op.done
+	}
+	return errs
+}
+
 func (l *s3Log) submit(op *s3LogOp) error {
 	if !l.durable {
 		// Nothing to sync, so nothing to share: apply at once.
