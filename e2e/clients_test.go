@@ -5,14 +5,20 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"mime/multipart"
+	"net"
 	"net/textproto"
 	"strings"
 	"testing"
+	"time"
 
 	s3ec "github.com/aws/amazon-s3-encryption-client-go/v3/client"
 	"github.com/aws/amazon-s3-encryption-client-go/v3/materials"
+	s3ecv4 "github.com/aws/amazon-s3-encryption-client-go/v4/client"
+	"github.com/aws/amazon-s3-encryption-client-go/v4/commitment"
+	materialsv4 "github.com/aws/amazon-s3-encryption-client-go/v4/materials"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
@@ -81,6 +87,38 @@ func decryptV3(ctx context.Context, url, keyID, bucket, key string) ([]byte, err
 	return io.ReadAll(out.Body)
 }
 
+// decryptV4 reads an object through the official Go S3 Encryption Client's
+// current major, v4, configured for SES mail: legacy wrapping enabled (SES
+// writes the "kms" wrap) and a commitment policy that allows decrypting
+// AES-GCM without key commitment, REQUIRE_ENCRYPT_ALLOW_DECRYPT.
+func decryptV4(ctx context.Context, url, keyID, bucket, key string) ([]byte, error) {
+	return decryptV4With(ctx, s3Client(url), kmsClient(url), keyID, bucket, key, commitment.REQUIRE_ENCRYPT_ALLOW_DECRYPT)
+}
+
+// decryptV4With is decryptV4 with the clients and the commitment policy
+// given.
+func decryptV4With(ctx context.Context, s3c *s3.Client, kmsc *kms.Client, keyID, bucket, key string, policy commitment.CommitmentPolicy) ([]byte, error) {
+	kr := materialsv4.NewKmsKeyring(kmsc, keyID, func(o *materialsv4.KeyringOptions) {
+		o.EnableLegacyWrappingAlgorithms = true
+	})
+	cmm, err := materialsv4.NewCryptographicMaterialsManager(kr)
+	if err != nil {
+		return nil, err
+	}
+	c, err := s3ecv4.New(s3c, cmm, func(o *s3ecv4.EncryptionClientOptions) {
+		o.CommitmentPolicy = policy
+	})
+	if err != nil {
+		return nil, err
+	}
+	out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: &bucket, Key: &key})
+	if err != nil {
+		return nil, err
+	}
+	defer out.Body.Close()
+	return io.ReadAll(out.Body)
+}
+
 // decryptV1 reads an object through aws-sdk-go v1's s3crypto decryption
 // client with a KMS wrap that takes any key (no KeyId sent to Decrypt).
 func decryptV1(url, bucket, key string) ([]byte, error) {
@@ -114,11 +152,37 @@ func decryptV1(url, bucket, key string) ([]byte, error) {
 
 // sendMail sends one message the way an MTA does and returns the message ID
 // from the 250 reply.
+//
+// Every step has a deadline, so a stuck server fails the test in seconds,
+// not at go test's timeout: the DATA reply may take the longest
+// --deliver-timeout a test uses (the default, 30 s), the rest 10 s.
 func sendMail(addr, from string, to []string, msg []byte) (string, error) {
-	c, err := smtp.Dial(addr)
+	return sendMailWithin(addr, from, to, msg, 40*time.Second)
+}
+
+// sendMailWithin is sendMail with the deadline for the DATA reply.
+func sendMailWithin(addr, from string, to []string, msg []byte, data time.Duration) (string, error) {
+	text, err := sendMailReplyWithin(addr, from, to, msg, data)
 	if err != nil {
 		return "", err
 	}
+	return replyID(text)
+}
+
+// sendMailReply sends one message and returns the text of the 250 reply to
+// its end of DATA, for servers other than sesinbound.
+func sendMailReply(addr, from string, to []string, msg []byte) (string, error) {
+	return sendMailReplyWithin(addr, from, to, msg, 40*time.Second)
+}
+
+func sendMailReplyWithin(addr, from string, to []string, msg []byte, data time.Duration) (string, error) {
+	conn, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	if err != nil {
+		return "", err
+	}
+	c := smtp.NewClient(conn)
+	c.CommandTimeout = 10 * time.Second
+	c.SubmissionTimeout = data
 	defer c.Close()
 	if err := c.Hello("mta.example.org"); err != nil {
 		return "", err
@@ -143,8 +207,19 @@ func sendMail(addr, from string, to []string, msg []byte) (string, error) {
 		return "", err
 	}
 	c.Quit()
-	fields := strings.Fields(resp.StatusText)
-	return fields[len(fields)-1], nil
+	return resp.StatusText, nil
+}
+
+// replyID is the message ID in the text of SES's reply to the end of DATA,
+// "OK <message id>" (after "250 ", as go-smtp's client gives it): upper
+// case, no enhanced status code, a 40-character ID. Every test that reads
+// an ID from a reply goes through here.
+func replyID(text string) (string, error) {
+	id, ok := strings.CutPrefix(text, "OK ")
+	if !ok || len(id) != 40 || strings.ContainsAny(id, " \t") {
+		return "", fmt.Errorf("end of DATA reply %q, want \"OK <40-character message id>\"", text)
+	}
+	return id, nil
 }
 
 func smtpCode(err error) int {

@@ -109,3 +109,62 @@ Rules:
 		t.Errorf("the refusal was not logged")
 	}
 }
+
+// TestSESConversation compares a whole plain-text SMTP session with the one
+// SES holds (ses-inbound.md §7): the banner, the EHLO reply with SES's two
+// extensions, and "250 OK <message id>" at the end of DATA, whose ID names
+// the stored object.
+func TestSESConversation(t *testing.T) {
+	inst := start(t, nil)
+	conn, err := net.Dial("tcp", inst.SMTPAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(30 * time.Second))
+	r := bufio.NewReader(conn)
+	read := func() []string {
+		var lines []string
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				t.Fatalf("read: %v after %q", err, lines)
+			}
+			lines = append(lines, strings.TrimSuffix(line, "\r\n"))
+			if len(line) < 4 || line[3] != '-' {
+				return lines
+			}
+		}
+	}
+	if got := read(); !strings.HasPrefix(got[0], "220 inbound-smtp.us-east-1.amazonaws.com ESMTP Amazon SES ") {
+		t.Fatalf("banner %q", got)
+	}
+	conn.Write([]byte("EHLO mta.example.org\r\n"))
+	want := []string{"250-inbound-smtp.us-east-1.amazonaws.com", "250-8BITMIME", "250-STARTTLS", "250 Ok"}
+	if got := read(); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("EHLO reply %q, want %q", got, want)
+	}
+	for _, cmd := range []string{"MAIL FROM:<a@example.org>\r\n", "RCPT TO:<inbox@example.com>\r\n"} {
+		conn.Write([]byte(cmd))
+		if got := read(); !strings.HasPrefix(got[0], "250 ") {
+			t.Fatalf("%q: %q", cmd, got)
+		}
+	}
+	conn.Write([]byte("DATA\r\n"))
+	if got := read(); !strings.HasPrefix(got[0], "354 ") {
+		t.Fatalf("DATA: %q", got)
+	}
+	conn.Write([]byte("Subject: conversation\r\n\r\nhello\r\n.\r\n"))
+	got := read()
+	text, ok := strings.CutPrefix(got[0], "250 ")
+	if !ok || len(got) != 1 {
+		t.Fatalf("end of DATA: %q, want 250 OK <message id>", got)
+	}
+	id, err := replyID(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body, _ := getObject(t, inst.AWSURL, "ses-inbound", id); len(body) == 0 {
+		t.Fatalf("object %s is empty", id)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/amazon-s3-encryption-client-go/v4/commitment"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -64,6 +65,19 @@ func TestStoreAndDecrypt(t *testing.T) {
 	}
 	if !bytes.Equal(v1, v3) {
 		t.Fatalf("the two official clients disagree")
+	}
+	// S3EC v4 decrypts SES mail with legacy wrapping on and a commitment
+	// policy that allows AES-GCM without key commitment; its default,
+	// REQUIRE_ENCRYPT_REQUIRE_DECRYPT, refuses, as it refuses real SES mail.
+	for _, p := range []commitment.CommitmentPolicy{commitment.REQUIRE_ENCRYPT_ALLOW_DECRYPT, commitment.FORBID_ENCRYPT_ALLOW_DECRYPT} {
+		v4, err := decryptV4With(t.Context(), s3Client(inst.AWSURL), kmsClient(inst.AWSURL), defaultKey, "ses-inbound", id, p)
+		if err != nil || !bytes.Equal(v4, v3) {
+			t.Fatalf("S3EC v4 with %v: %v (equal %v)", p, err, bytes.Equal(v4, v3))
+		}
+	}
+	if _, err := decryptV4With(t.Context(), s3Client(inst.AWSURL), kmsClient(inst.AWSURL), defaultKey, "ses-inbound", id, commitment.REQUIRE_ENCRYPT_REQUIRE_DECRYPT); err == nil ||
+		!strings.Contains(err.Error(), "does not support key commitment") {
+		t.Fatalf("S3EC v4 with its default policy = %v, want a refusal naming key commitment", err)
 	}
 	if len(ciphertext) != len(v3)+16 || meta["x-amz-unencrypted-content-length"] != strconv.Itoa(len(v3)) {
 		t.Errorf("object is %d bytes, plaintext %d, unencrypted-content-length %s", len(ciphertext), len(v3), meta["x-amz-unencrypted-content-length"])

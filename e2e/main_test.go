@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -106,12 +107,30 @@ func (s *syncBuffer) String() string {
 
 var readyRE = regexp.MustCompile(`msg="sesinbound ready" smtp=(\S+) aws=(\S+)`)
 
+// readyJSON is readyRE for --log-format json.
+func readyJSON(line string) []string {
+	var m struct{ Msg, SMTP, AWS string }
+	if !strings.HasPrefix(line, "{") || json.Unmarshal([]byte(line), &m) != nil || m.Msg != "sesinbound ready" {
+		return nil
+	}
+	return []string{line, m.SMTP, m.AWS}
+}
+
 // start runs sesinbound with args on random loopback ports and waits until
 // its health check passes. The process is stopped at the end of the test.
 func start(t *testing.T, env []string, args ...string) *instance {
 	t.Helper()
+	return startWrapped(t, nil, env, args...)
+}
+
+// startWrapped is start with the binary run by another program: wrapper
+// is its command line, to which the binary and its arguments are added
+// (strace -f -o FILE, say).
+func startWrapped(t *testing.T, wrapper []string, env []string, args ...string) *instance {
+	t.Helper()
 	args = append([]string{"--smtp-addr", "127.0.0.1:0", "--aws-addr", "127.0.0.1:0"}, args...)
-	inst := &instance{cmd: exec.Command(sesinbound(t), args...), log: &syncBuffer{}, done: make(chan struct{})}
+	argv := append(append(append([]string(nil), wrapper...), sesinbound(t)), args...)
+	inst := &instance{cmd: exec.Command(argv[0], argv[1:]...), log: &syncBuffer{}, done: make(chan struct{})}
 	inst.cmd.Env = append(cleanEnv(), env...)
 	stderr, err := inst.cmd.StderrPipe()
 	if err != nil {
@@ -129,6 +148,8 @@ func start(t *testing.T, env []string, args ...string) *instance {
 			line := sc.Text()
 			fmt.Fprintln(inst.log, line)
 			if m := readyRE.FindStringSubmatch(line); m != nil {
+				ready <- m
+			} else if m := readyJSON(line); m != nil {
 				ready <- m
 			}
 		}

@@ -49,11 +49,11 @@ func TestBackendServers(t *testing.T) {
 	t.Run("mailpit", func(t *testing.T) {
 		m := runMailpit(t)
 		msg := []byte("From: a@example.org\r\nTo: b@example.com\r\nSubject: harness\r\n\r\nhello\r\n")
-		id, err := sendMail(m.SMTPAddr, "a@example.org", []string{"b@example.com"}, msg)
+		text, err := sendMailReply(m.SMTPAddr, "a@example.org", []string{"b@example.com"}, msg)
 		if err != nil {
 			t.Fatalf("send to mailpit: %v", err)
 		}
-		t.Logf("mailpit 250 reply ends with %q", id)
+		t.Logf("mailpit 250 reply: %q", text)
 		var list struct {
 			Total    int
 			Messages []struct {

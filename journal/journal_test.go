@@ -24,7 +24,7 @@ func TestJournal(t *testing.T) {
 	h := j.Handler()
 	res := &receipt.Result{MessageID: "a", From: "x@example.org", Rules: []receipt.RuleResult{{Name: "r"}}}
 	j.Record(res)
-	res.Reply = &receipt.Reply{Code: 250, Text: "2.0.0 Ok a"}
+	res.Reply = &receipt.Reply{Code: 250, Text: "OK a"}
 	j.Record(res) // a second record of the same message replaces the first
 	j.Record(&receipt.Result{MessageID: "b"})
 

@@ -80,11 +80,11 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout() && !errors.Is(err, context.DeadlineExceeded)
 }
 
-// replyStored is the reply to a message that has been stored. SES's own
-// end-of-DATA text is not on record; this one carries the message ID so a
-// test can find the object from the SMTP transcript alone.
+// replyStored is the reply to a message that has been stored, in SES's
+// words: "250 OK <message id>", upper case, with no enhanced status code,
+// as postfix logs record it from inbound-smtp.<region>.amazonaws.com.
 func replyStored(messageID string) error {
-	return &smtp.SMTPError{Code: 250, EnhancedCode: smtp.EnhancedCode{2, 0, 0}, Message: "Ok " + messageID}
+	return &smtp.SMTPError{Code: 250, EnhancedCode: smtp.NoEnhancedCode, Message: "OK " + messageID}
 }
 
 // replyLine formats a reply as go-smtp would write it, for the few replies

@@ -40,7 +40,9 @@ func (r *stubReceiver) AcceptsConnection(_ context.Context, addr netip.Addr) err
 	return nil
 }
 
-func (r *stubReceiver) AcceptsRecipient(_ context.Context, rcpt string, c receipt.Client) error {
+func (r *stubReceiver) Snapshot() *receipt.Snapshot { return nil }
+
+func (r *stubReceiver) AcceptsRecipient(_ context.Context, _ *receipt.Snapshot, rcpt string, c receipt.Client) error {
 	switch {
 	case strings.HasSuffix(rcpt, "@example.com"):
 		return nil
@@ -135,8 +137,9 @@ func smtpCode(err error) int {
 	return 0
 }
 
-func TestBanner(t *testing.T) {
-	addr := startServer(t, &stubReceiver{}, nil)
+// greeting connects to addr and returns the first line the server sends.
+func greeting(t *testing.T, addr string) string {
+	t.Helper()
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
@@ -146,6 +149,11 @@ func TestBanner(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return line
+}
+
+func TestBanner(t *testing.T) {
+	line := greeting(t, startServer(t, &stubReceiver{}, nil))
 	const prefix = "220 inbound-smtp.eu-west-1.amazonaws.com ESMTP Amazon SES "
 	if !strings.HasPrefix(line, prefix) || len(line) != len(prefix)+20+2 {
 		t.Fatalf("banner = %q, want %q followed by a 20-character token", line, prefix)
@@ -156,17 +164,7 @@ func TestBanner(t *testing.T) {
 // same token.
 func TestBannerDeterministic(t *testing.T) {
 	greet := func() string {
-		addr := startServer(t, &stubReceiver{}, func(s *Server) { s.Rand = bytes.NewReader(bytes.Repeat([]byte{5, 70, 200}, 10)) })
-		conn, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close()
-		line, err := bufio.NewReader(conn).ReadString('\n')
-		if err != nil {
-			t.Fatal(err)
-		}
-		return line
+		return greeting(t, startServer(t, &stubReceiver{}, func(s *Server) { s.Rand = bytes.NewReader(bytes.Repeat([]byte{5, 70, 200}, 10)) }))
 	}
 	first, second := greet(), greet()
 	if want := "220 inbound-smtp.eu-west-1.amazonaws.com ESMTP Amazon SES FIOFIOFIOFIOFIOFIOFI\r\n"; first != want || second != want {
@@ -212,7 +210,7 @@ func TestSession(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := "2.0.0 Ok 0123456789abcdefghijklmnopqrstuv01234501"; resp.StatusText != want {
+	if want := "OK 0123456789abcdefghijklmnopqrstuv01234501"; resp.StatusText != want {
 		t.Fatalf("end of DATA reply = %q, want %q", resp.StatusText, want)
 	}
 	if len(recv.delivered) != 1 {
@@ -221,7 +219,7 @@ func TestSession(t *testing.T) {
 	if err := c.Quit(); err != nil {
 		t.Fatal(err)
 	}
-	if got := recv.repliesSeen(); len(got) != 1 || got[0] != "0123456789abcdefghijklmnopqrstuv01234501 250 2.0.0 Ok 0123456789abcdefghijklmnopqrstuv01234501" {
+	if got := recv.repliesSeen(); len(got) != 1 || got[0] != "0123456789abcdefghijklmnopqrstuv01234501 250 OK 0123456789abcdefghijklmnopqrstuv01234501" {
 		t.Fatalf("Replied calls = %q", got)
 	}
 	m := recv.delivered[0]
@@ -254,10 +252,82 @@ func TestMessageTooLarge(t *testing.T) {
 	if len(recv.delivered) != 0 {
 		t.Fatalf("an oversized message was delivered")
 	}
-	// A declared SIZE over the limit is refused at MAIL.
-	c2 := dial(t, addr)
-	if err := c2.Mail("a@example.org", &smtp.MailOptions{Size: 4096}); smtpCode(err) != 552 {
-		t.Fatalf("MAIL SIZE=4096 = %v, want 552", err)
+	// A declared SIZE over the limit is refused at MAIL, although SIZE is
+	// not advertised (as SES does not).
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	r := bufio.NewReader(conn)
+	readReply(t, r)
+	io.WriteString(conn, "EHLO client.example.org\r\n")
+	readReply(t, r)
+	io.WriteString(conn, "MAIL FROM:<a@example.org> SIZE=4096\r\n")
+	if got := readReply(t, r); !strings.HasPrefix(got[0], "552 5.3.4 ") {
+		t.Fatalf("MAIL SIZE=4096 = %q, want 552", got)
+	}
+}
+
+// readReply reads one reply, all its lines.
+func readReply(t *testing.T, r *bufio.Reader) []string {
+	t.Helper()
+	var lines []string
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatalf("read reply: %v (so far %q)", err, lines)
+		}
+		lines = append(lines, strings.TrimSuffix(line, "\r\n"))
+		if len(line) < 4 || line[3] != '-' {
+			return lines
+		}
+	}
+}
+
+// The EHLO reply is SES's: the host, 8BITMIME, STARTTLS when TLS is
+// configured, "250 Ok". The commands of the extensions go-smtp offers but
+// SES does not (PIPELINING, CHUNKING, SIZE) still work.
+func TestEHLO(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		cfg  func(*Server)
+		want []string
+	}{
+		{"plain", nil, []string{"250-inbound-smtp.eu-west-1.amazonaws.com", "250-8BITMIME", "250 Ok"}},
+		{"tls", func(s *Server) { s.TLSConfig = testTLSConfig(t) }, []string{"250-inbound-smtp.eu-west-1.amazonaws.com", "250-8BITMIME", "250-STARTTLS", "250 Ok"}},
+		{"all", func(s *Server) { s.AllExtensions = true }, []string{"250-Hello client.example.org", "250-PIPELINING", "250-8BITMIME", "250-ENHANCEDSTATUSCODES", "250-CHUNKING", "250-SIZE 41943040", "250 LIMITS RCPTMAX=1000"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			recv := &stubReceiver{}
+			addr := startServer(t, recv, tt.cfg)
+			conn, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			r := bufio.NewReader(conn)
+			readReply(t, r)
+			io.WriteString(conn, "EHLO client.example.org\r\n")
+			if got := readReply(t, r); !slices.Equal(got, tt.want) {
+				t.Fatalf("EHLO reply = %q, want %q", got, tt.want)
+			}
+			// A second EHLO is rewritten too.
+			io.WriteString(conn, "EHLO client.example.org\r\n")
+			if got := readReply(t, r); !slices.Equal(got, tt.want) {
+				t.Fatalf("second EHLO reply = %q, want %q", got, tt.want)
+			}
+			// Pipelined commands, then a message in BDAT chunks.
+			io.WriteString(conn, "MAIL FROM:<a@example.org>\r\nRCPT TO:<inbox@example.com>\r\nBDAT 14\r\nSubject: x\r\n\r\nBDAT 3 LAST\r\nx\r\n")
+			for _, want := range []string{"250 ", "250 ", "250 ", "250 OK "} {
+				if got := readReply(t, r); !strings.HasPrefix(got[0], want) {
+					t.Fatalf("pipelined reply = %q, want %q...", got, want)
+				}
+			}
+			if len(recv.delivered) != 1 || string(recv.delivered[0].Data) != "Subject: x\r\n\r\nx\r\n" {
+				t.Fatalf("delivered %v", recv.delivered)
+			}
+		})
 	}
 }
 
@@ -268,7 +338,8 @@ func TestLargeMessages(t *testing.T) {
 	const limit = 3 << 20
 	recv := &stubReceiver{}
 	var srv *Server
-	addr := startServer(t, recv, func(s *Server) { s.MaxMessageBytes = limit; srv = s })
+	// AllExtensions: go-smtp's client declares SIZE only when it is offered.
+	addr := startServer(t, recv, func(s *Server) { s.MaxMessageBytes = limit; s.AllExtensions = true; srv = s })
 	c := dial(t, addr)
 	line := strings.Repeat("0123456789", 7) + "\r\n"
 	// go-smtp refuses a message of exactly the limit: limit-1 is the largest.

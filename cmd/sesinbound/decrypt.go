@@ -10,8 +10,9 @@ import (
 	"os"
 	"strings"
 
-	s3ec "github.com/aws/amazon-s3-encryption-client-go/v3/client"
-	"github.com/aws/amazon-s3-encryption-client-go/v3/materials"
+	s3ec "github.com/aws/amazon-s3-encryption-client-go/v4/client"
+	"github.com/aws/amazon-s3-encryption-client-go/v4/commitment"
+	"github.com/aws/amazon-s3-encryption-client-go/v4/materials"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
@@ -24,7 +25,8 @@ import (
 )
 
 // decrypt prints one stored message. It reads through the official Go S3
-// Encryption Client (v3, legacy wrapping enabled, any key), the way a user's
+// Encryption Client (v4, legacy wrapping enabled, any key, commitment policy
+// REQUIRE_ENCRYPT_ALLOW_DECRYPT, as SES mail needs), the way a user's
 // own decryptor would, rather than through sesinbound's code, so it also
 // proves the object is readable by the official client.
 func decrypt(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -104,6 +106,9 @@ func decrypt(ctx context.Context, args []string, getenv func(string) string, std
 		}
 		ec, err := s3ec.New(s3c, cmm, func(o *s3ec.EncryptionClientOptions) {
 			o.Logger = log.New(io.Discard, "", 0)
+			// SES encrypts with AES-GCM without key commitment; v4's default,
+			// REQUIRE_ENCRYPT_REQUIRE_DECRYPT, refuses to read that.
+			o.CommitmentPolicy = commitment.REQUIRE_ENCRYPT_ALLOW_DECRYPT
 		})
 		if err != nil {
 			return fmt.Errorf("decrypt %s: %w", where, err)
