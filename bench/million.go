@@ -73,29 +73,11 @@ func (rep *report) measureScale(lb *lab, rules string) error {
 	client := s3Client("http://"+awsAddr, "test", "test")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
-	var keys []string
-	for i := range 2 {
-		keys = keys[:0]
-		listStart := time.Now()
-		pager := s3.NewListObjectsV2Paginator(client, &s3.ListObjectsV2Input{Bucket: aws.String("bench")})
-		for pager.HasMorePages() {
-			page, err := pager.NextPage(ctx)
-			if err != nil {
-				return fmt.Errorf("scale: list: %w", err)
-			}
-			for _, o := range page.Contents {
-				keys = append(keys, aws.ToString(o.Key))
-			}
-		}
-		took := time.Since(listStart)
-		if i == 0 {
-			res.listTime, res.listKeys = took, len(keys)
-		} else {
-			res.relist = took
-		}
-		progress("scale: listed %d keys in %s", len(keys), took.Round(time.Millisecond))
+	keys, first, again, err := listTwice(ctx, client, "bench")
+	if err != nil {
+		return err
 	}
-
+	res.listKeys, res.listTime, res.relist = len(keys), first, again
 	// Read back the first and last keys and a random sample between.
 	sample := []string{}
 	if len(keys) > 0 {
@@ -147,4 +129,31 @@ func (res *scaleResult) markdown(b *strings.Builder) {
 	fmt.Fprintf(b, "- ListObjectsV2, every page of 1000 through the SDK over HTTP: %d keys in %s the first time (which computes the MD5 ETags that in-process puts leave to first use), %s the second.\n",
 		res.listKeys, res.listTime.Round(time.Millisecond), res.relist.Round(time.Millisecond))
 	fmt.Fprintf(b, "- Read back with GetObject: %d of %d sampled objects (the first, the last and random ones), %d failed.\n\n", res.readBack, res.readBack+res.readFailed, res.readFailed)
+}
+
+// listTwice lists a bucket in full twice, with every page of 1000 through
+// the SDK, and times each.
+func listTwice(ctx context.Context, client *s3.Client, bucket string) (keys []string, first, again time.Duration, err error) {
+	for i := range 2 {
+		keys = keys[:0]
+		listStart := time.Now()
+		pager := s3.NewListObjectsV2Paginator(client, &s3.ListObjectsV2Input{Bucket: aws.String(bucket)})
+		for pager.HasMorePages() {
+			page, err := pager.NextPage(ctx)
+			if err != nil {
+				return nil, 0, 0, fmt.Errorf("list %s: %w", bucket, err)
+			}
+			for _, o := range page.Contents {
+				keys = append(keys, aws.ToString(o.Key))
+			}
+		}
+		took := time.Since(listStart)
+		if i == 0 {
+			first = took
+		} else {
+			again = took
+		}
+		progress("listed %d keys in %s", len(keys), took.Round(time.Millisecond))
+	}
+	return keys, first, again, nil
 }
