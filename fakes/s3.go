@@ -139,7 +139,7 @@ func (o *s3Object) etag() string {
 		h := md5.New()
 		bp := s3CopyBuffers.Get().(*[]byte)
 		defer s3CopyBuffers.Put(bp)
-		if _, err := io.CopyBuffer(h, io.NewSectionReader(o.seg.f, o.offset, o.Size), *bp); err != nil {
+		if _, err := io.CopyBuffer(h, io.NewSectionReader(o.seg, o.offset, o.Size), *bp); err != nil {
 			return
 		}
 		o.lazyETag = `"` + hex.EncodeToString(h.Sum(nil)) + `"`
@@ -252,6 +252,9 @@ func (s *S3) Reset(ctx context.Context) error {
 func (s *S3) newBucket(name string, created time.Time, dir string) *s3Bucket {
 	b := &s3Bucket{name: name, created: created, dir: dir, index: newS3Index()}
 	b.log = &s3Log{dir: dir, spill: s.cfg.spill, durable: dir != "", s: s, b: b}
+	if dir == "" {
+		b.log.stage = newS3Stage()
+	}
 	return b
 }
 

@@ -319,7 +319,7 @@ func (s *S3) rememberETag(b *s3Bucket, key string, seg *s3Segment, at int64, eta
 // section returns bytes [r.start, r.end) of the body. Closing it releases
 // the handle.
 func (h s3Handle) section(r s3Range) io.ReadCloser {
-	return &s3Section{io.NewSectionReader(h.seg.f, h.offset+r.start, r.end-r.start), h.release}
+	return &s3Section{io.NewSectionReader(h.seg, h.offset+r.start, r.end-r.start), h.release}
 }
 
 // s3Section is an object's body being read.
