@@ -49,18 +49,19 @@ func main() {
 
 // options are the benchmark's flags.
 type options struct {
-	quick    bool
-	rounds   int
-	n        int
-	sizes    []int
-	conns    []int
-	rows     map[string]bool
-	startups int
-	out      string
-	keep     bool
-	profiles string // a directory for the sesinbound rows' CPU profiles
-	million  int    // mails in the scale row
-	baseline string // another checkout, whose memory-only row runs alongside
+	quick     bool
+	rounds    int
+	n         int
+	sizes     []int
+	conns     []int
+	rows      map[string]bool
+	startups  int
+	out       string
+	keep      bool
+	profiles  string // a directory for the sesinbound rows' CPU profiles
+	million   int    // mails in the scale row
+	baseline  string // another checkout, whose memory-only row runs alongside
+	scaleList bool   // list the scale row's bucket in full
 }
 
 // profileFor names the CPU profile of a sesinbound row, or "" for none.
@@ -84,6 +85,7 @@ func parseOptions(args []string) (options, error) {
 	fs.StringVar(&o.out, "o", "", "also write the report to this file")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory (logs, data) after the run")
 	fs.IntVar(&o.million, "million", 1000000, "mails of 10 KB in the scale row (-rows million), objects in the restart row (-rows restart); neither is in the default run")
+	fs.BoolVar(&o.scaleList, "scale-list", true, "list the scale row's bucket in full, twice (the first listing computes every ETag)")
 	fs.StringVar(&o.baseline, "baseline", "", "also run the memory-only and --data-dir rows of sesinbound built from this checkout (an A/B in one run)")
 	fs.StringVar(&o.profiles, "cpuprofile", "", "write a CPU profile of each sesinbound row into this directory (go tool pprof)")
 	if err := fs.Parse(args); err != nil {
