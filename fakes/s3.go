@@ -19,8 +19,9 @@ import (
 	"github.com/google/btree"
 )
 
-// S3 is an embedded Amazon S3 holding buckets and objects in memory, or on
-// disk with WithS3DataDir. Its methods have the signatures of *s3.Client,
+// S3 is an embedded Amazon S3 holding buckets and objects for the life of
+// the process (their bodies in unlinked temporary files, only an index in
+// memory), or durably on disk with WithS3DataDir. Its methods have the signatures of *s3.Client,
 // so it stands in for one without an adapter, and ServeHTTP serves the S3
 // REST API. An S3 is safe for concurrent use.
 type S3 struct {
@@ -54,7 +55,8 @@ type s3Config struct {
 type S3Option func(*s3Config)
 
 // WithS3DataDir keeps buckets and objects under dir, where they survive a
-// restart; "" (the default) keeps them in memory only.
+// restart; "" (the default) keeps them for the life of the process only
+// (see WithS3TempDir).
 func WithS3DataDir(dir string) S3Option { return func(c *s3Config) { c.dataDir = dir } }
 
 // WithS3TempDir sets where an S3 without a data directory keeps object
