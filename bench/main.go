@@ -7,6 +7,7 @@
 //	                               (-durable FILE: the durable sink)
 //	go run ./bench -rows million   a million mails of 10 KB into the default mode:
 //	                               RSS and rate as it grows, then a full listing
+//	go run ./bench -rows restart   sesinbound --data-dir restarted on a million objects
 //	go run ./bench -rows memory -sizes 10KB -c 8 -cpuprofile prof
 //	                               one cell, with a CPU profile of sesinbound in prof/
 //
@@ -59,6 +60,7 @@ type options struct {
 	keep     bool
 	profiles string // a directory for the sesinbound rows' CPU profiles
 	million  int    // mails in the scale row
+	baseline string // another checkout, whose memory-only row runs alongside
 }
 
 // profileFor names the CPU profile of a sesinbound row, or "" for none.
@@ -81,7 +83,8 @@ func parseOptions(args []string) (options, error) {
 	fs.IntVar(&o.startups, "startups", 20, "startups timed for the startup median")
 	fs.StringVar(&o.out, "o", "", "also write the report to this file")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory (logs, data) after the run")
-	fs.IntVar(&o.million, "million", 1000000, "mails of 10 KB in the scale row (-rows million; not in the default run)")
+	fs.IntVar(&o.million, "million", 1000000, "mails of 10 KB in the scale row (-rows million), objects in the restart row (-rows restart); neither is in the default run")
+	fs.StringVar(&o.baseline, "baseline", "", "also run the memory-only and --data-dir rows of sesinbound built from this checkout (an A/B in one run)")
 	fs.StringVar(&o.profiles, "cpuprofile", "", "write a CPU profile of each sesinbound row into this directory (go tool pprof)")
 	if err := fs.Parse(args); err != nil {
 		return o, err

@@ -50,6 +50,7 @@ type report struct {
 	rules1      []loadResult
 	rules200    []loadResult
 	scale       *scaleResult
+	restart     *restartResult
 }
 
 func (rep *report) measure(lb *lab) error {
@@ -71,6 +72,11 @@ func (rep *report) measure(lb *lab) error {
 	}
 	if o.rows["million"] {
 		if err := rep.measureScale(lb, rules); err != nil {
+			return err
+		}
+	}
+	if o.rows["restart"] {
+		if err := rep.measureRestart(lb, rules); err != nil {
 			return err
 		}
 	}
@@ -151,6 +157,28 @@ func (rep *report) startRows(lb *lab, rules string) error {
 		}
 		t.name = "sesinbound, embedded, `--data-dir`"
 		add("data-dir", t)
+	}
+	if o.baseline != "" {
+		bin, err := lb.buildBaseline(o.baseline)
+		if err != nil {
+			return err
+		}
+		if o.rows["memory"] {
+			t, err := lb.startSesinbound("baseline-memory", sesinboundOpts{rules: rules, bucket: "bench", bin: bin})
+			if err != nil {
+				return err
+			}
+			t.name = "baseline (" + o.baseline + "), memory only"
+			add("baseline-memory", t)
+		}
+		if o.rows["data-dir"] {
+			t, err := lb.startSesinbound("baseline-data-dir", sesinboundOpts{rules: rules, dataDir: true, bucket: "bench", bin: bin})
+			if err != nil {
+				return err
+			}
+			t.name = "baseline (" + o.baseline + "), `--data-dir`"
+			add("baseline-data-dir", t)
+		}
 	}
 	if o.rows["backends"] {
 		b, err := lb.startBackends()
@@ -285,7 +313,7 @@ func (rep *report) markdown() string {
 			if rw.key != "ceiling" && rw.ops == nil {
 				ratio = fmt.Sprintf("%.2f", median(cl.ratios(rw.key, "ceiling")))
 			}
-			if rw.key == "data-dir" && len(cl.results["durable-ceiling"]) > 0 {
+			if (rw.key == "data-dir" || rw.key == "baseline-data-dir") && len(cl.results["durable-ceiling"]) > 0 {
 				durableRatio = fmt.Sprintf("%.2f", median(cl.ratios(rw.key, "durable-ceiling")))
 			}
 			fmt.Fprintf(&b, "| %s | %.0f | %s | %s | %s | %s | %s | %d |\n", rw.name, median(rates), mb, ms(percentile(lats, 50)), ms(percentile(lats, 99)), ratio, durableRatio, failed)
@@ -310,9 +338,14 @@ func (rep *report) markdown() string {
 		fmt.Fprintf(&b, "- Peak RSS (VmHWM) while 8 connections each send a %s mail, `--data-dir`: %.0f MB; in flight %.0f MB, so the bound 1.5 × in flight + 50 MB is %.0f MB.\n",
 			humanSize(rep.peakSize), float64(rep.peakRSSKB)/1024, float64(inflight)/(1<<20), rssBoundMB(rep.peakSize))
 	}
-	if rep.scale != nil {
+	if rep.scale != nil || rep.restart != nil {
 		b.WriteString("\n## Scale\n\n")
+	}
+	if rep.scale != nil {
 		rep.scale.markdown(&b)
+	}
+	if rep.restart != nil {
+		rep.restart.markdown(&b)
 	}
 	if len(rep.rulesRatios) > 0 {
 		fmt.Fprintf(&b, "\n## Rule set size\n\n10 KB × 8 connections, to the last recipient of the last rule: 200 rules of 100 recipients each run at %.2f × the rate of a 1-rule set (median over %d rounds; %.0f against %.0f msgs/s).\n",
@@ -400,6 +433,10 @@ func (rep *report) targets() []goal {
 		gs = append(gs, g)
 		gs = append(gs, goal{measure: fmt.Sprintf("ListObjectsV2 over %d keys, every page", sc.listKeys), target: "linear (reported)",
 			measured: fmt.Sprintf("%s (again: %s)", sc.listTime.Round(time.Millisecond), sc.relist.Round(time.Millisecond)), ok: true})
+	}
+	if r := rep.restart; r != nil {
+		gs = append(gs, goal{measure: fmt.Sprintf("restart on %d objects, `--data-dir`: exec to the 220", r.n), target: "seconds (≤ 10 s)",
+			measured: r.startup.Round(time.Millisecond).String(), ok: r.startup <= 10*time.Second})
 	}
 	return gs
 }

@@ -164,6 +164,18 @@ func (lb *lab) buildSesinbound() error {
 	return nil
 }
 
+// buildBaseline builds sesinbound from another checkout (-baseline), to be
+// measured in the same rounds as the one under test.
+func (lb *lab) buildBaseline(dir string) (string, error) {
+	bin := filepath.Join(lb.work, "sesinbound-baseline")
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/sesinbound")
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build ./cmd/sesinbound in %s: %v\n%s", dir, err, out)
+	}
+	return bin, nil
+}
+
 // tool builds (or finds in the cache) one of the real servers in e2e/tools.
 func (lb *lab) tool(name string) (string, error) {
 	return toolbin.Build(filepath.Join(lb.root, "e2e", "tools", name), os.Stderr)
@@ -185,6 +197,7 @@ type sesinboundOpts struct {
 	env     []string // e.g. credentials for the external S3
 	bucket  string   // what reset empties
 	profile string   // a CPU profile file, or ""
+	bin     string   // the binary; "" for the one under test
 }
 
 // startSesinbound runs sesinbound and waits for its greeting. Its reset
@@ -207,7 +220,11 @@ func (lb *lab) startSesinbound(name string, o sesinboundOpts) (*target, error) {
 	if o.profile != "" {
 		args = append(args, "--cpu-profile", o.profile)
 	}
-	p, err := lb.start(name, lb.sesinbound, args, o.env)
+	bin := lb.sesinbound
+	if o.bin != "" {
+		bin = o.bin
+	}
+	p, err := lb.start(name, bin, args, o.env)
 	if err != nil {
 		return nil, err
 	}

@@ -5,8 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -98,12 +96,7 @@ func snsMessage(t *testing.T, p post) (events.Message, []byte) {
 	if p.header.Get("x-amz-sns-message-type") != "Notification" || p.header.Get("x-amz-sns-topic-arn") != m.TopicArn {
 		t.Errorf("SNS headers = %v", p.header)
 	}
-	resp, err := http.Get(m.SigningCertURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	cert := fetchSNSCert(t, m.SigningCertURL)
 	if err := events.Verify(&m, cert); err != nil {
 		t.Fatalf("SNS signature does not verify against %s: %v", m.SigningCertURL, err)
 	}

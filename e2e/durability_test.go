@@ -278,7 +278,9 @@ func parseTrace(f *os.File) (*traceResult, error) {
 					st.pos += int64(len(data))
 				}
 				for _, key := range st.write(off, data) {
-					res.records[key] = traceRecord{fd: fd, file: logFD[fd], written: seq, line: seq}
+					if _, seen := res.records[key]; !seen { // a compaction may copy it later
+						res.records[key] = traceRecord{fd: fd, file: logFD[fd], written: seq, line: seq}
+					}
 				}
 			} else if reply250RE.Match(data) {
 				text := strings.TrimRight(string(data), "\r\n")
@@ -433,13 +435,20 @@ func TestCrashRestarts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.Write(append([]byte("SESR\x01\x01\x00\x00\x00\x10"), bytes.Repeat([]byte{0xA5, 0x00, 0x5A}, 1000)...))
+	noise := bytes.Repeat([]byte{0xA5, 0x00, 0x5A}, 10)
+	garbage := append([]byte("SESR\x01\x01\x00\x00\x00\x10"), bytes.Repeat(noise, 2000)...)
+	f.Write(garbage)
 	f.Close()
 
 	inst = start(t, nil, "--data-dir", dir)
 	check(inst, "after kill -9 and garbage")
-	if st, err := os.Stat(last); err != nil || st.Size() > before.Size() {
-		t.Errorf("after the restart %s is %v bytes, more than the %d before the garbage: the torn tail was left in place", last, st.Size(), before.Size())
+	// The garbage is cut off at startup. The log then goes on from where
+	// the last good record ends, and the records written since (the setup
+	// notification, at least) may cover the start of the garbage, but no
+	// piece of it may remain: once the segment is no longer the last, a
+	// restart would find it in the middle of the log.
+	if b, err := os.ReadFile(last); err != nil || bytes.Contains(b, noise) {
+		t.Errorf("after the restart %s still holds the garbage written after its last record at offset %d (%v): the torn tail was left in place", last, before.Size(), err)
 	}
 	load(inst, 2)
 	inst = start(t, nil, "--data-dir", dir)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -106,6 +107,15 @@ func (s *syncBuffer) String() string {
 
 var readyRE = regexp.MustCompile(`msg="sesinbound ready" smtp=(\S+) aws=(\S+)`)
 
+// readyJSON is readyRE for --log-format json.
+func readyJSON(line string) []string {
+	var m struct{ Msg, SMTP, AWS string }
+	if !strings.HasPrefix(line, "{") || json.Unmarshal([]byte(line), &m) != nil || m.Msg != "sesinbound ready" {
+		return nil
+	}
+	return []string{line, m.SMTP, m.AWS}
+}
+
 // start runs sesinbound with args on random loopback ports and waits until
 // its health check passes. The process is stopped at the end of the test.
 func start(t *testing.T, env []string, args ...string) *instance {
@@ -138,6 +148,8 @@ func startWrapped(t *testing.T, wrapper []string, env []string, args ...string) 
 			line := sc.Text()
 			fmt.Fprintln(inst.log, line)
 			if m := readyRE.FindStringSubmatch(line); m != nil {
+				ready <- m
+			} else if m := readyJSON(line); m != nil {
 				ready <- m
 			}
 		}

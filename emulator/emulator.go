@@ -24,6 +24,7 @@ import (
 	"github.com/sesinbound/sesinbound/faults"
 	"github.com/sesinbound/sesinbound/journal"
 	"github.com/sesinbound/sesinbound/receipt"
+	"github.com/sesinbound/sesinbound/sesapi"
 	"github.com/sesinbound/sesinbound/smtpd"
 )
 
@@ -39,6 +40,8 @@ type Emulator struct {
 	Journal   *journal.Journal
 	Faults    *faults.Registry
 	Processor *receipt.Processor
+	// SES is the SES API over the live configuration.
+	SES *sesapi.Service
 
 	log     *slog.Logger
 	smtpLn  net.Listener
@@ -63,25 +66,52 @@ func Start(ctx context.Context, c Config) (_ *Emulator, err error) {
 	if getenv == nil {
 		getenv = func(string) string { return "" }
 	}
-	rules := c.Rules
-	if rules == nil {
-		rules = receipt.DefaultRules()
+	file := c.Rules
+	if file == nil {
+		file = receipt.DefaultRules()
 		if c.ConfigPath != "" {
-			if rules, err = receipt.LoadRules(c.ConfigPath); err != nil {
+			if file, err = receipt.LoadRules(c.ConfigPath); err != nil {
 				return nil, err
 			}
 		}
 	}
 
-	e := &Emulator{Rules: rules, log: log, errc: make(chan error, 2)}
+	e := &Emulator{log: log, errc: make(chan error, 2)}
 	defer func() {
 		if err != nil {
 			e.Close()
 		}
 	}()
+	// The live configuration: what --data-dir saved, then the rules file
+	// (or, with neither, the built-in rule) as its named set, made active.
+	sesCfg := sesapi.Config{
+		AccountID: file.AccountID, Region: file.Region,
+		Topics: file.Topics, Functions: file.Functions,
+		Log: log,
+		Apply: func(rs *receipt.RuleSet) {
+			if p := e.Processor; p != nil {
+				p.SetRules(rs)
+			}
+		},
+	}
+	if c.DataDir != "" {
+		sesCfg.Store = sesapi.NewStore(c.DataDir)
+	}
+	e.SES = sesapi.New(sesCfg)
+	restored, err := e.SES.Load()
+	if err != nil {
+		return nil, fmt.Errorf("restore the SES configuration: %w", err)
+	}
+	if !restored || c.ConfigPath != "" || c.Rules != nil {
+		if err := e.SES.Import(file); err != nil {
+			return nil, fmt.Errorf("load the rules into the SES configuration: %w", err)
+		}
+	}
+	rules := e.SES.RuleSet()
+	e.Rules = rules
 	e.Faults = faults.New()
-	if rules.Faults != nil {
-		if err := e.Faults.Set(*rules.Faults); err != nil {
+	if file.Faults != nil {
+		if err := e.Faults.Set(*file.Faults); err != nil {
 			return nil, err
 		}
 	}
@@ -129,8 +159,10 @@ func Start(ctx context.Context, c Config) (_ *Emulator, err error) {
 	warnIfExposed(log, "smtp", e.smtpLn.Addr())
 	warnIfExposed(log, "aws", e.awsLn.Addr())
 
-	signer := &events.Signer{BaseURL: e.URL(), Dir: c.DataDir}
-	router, err := newRouter(ctx, rules, signer, getenv)
+	// The SNS certificate is fetched over https (bothListener), as SNS
+	// verifiers insist.
+	signer := &events.Signer{BaseURL: "https://" + e.AWSAddr(), Dir: c.DataDir}
+	router, err := newRouter(ctx, file, signer, getenv)
 	if err != nil {
 		return nil, err
 	}
@@ -142,6 +174,7 @@ func Start(ctx context.Context, c Config) (_ *Emulator, err error) {
 		proc.Bouncer = &events.Relay{Addr: c.RelayAddr, Helo: hostname}
 	}
 	e.Processor = proc
+	e.SES.SetTargets(&targets{e: e, router: router})
 
 	control := http.NewServeMux()
 	control.Handle("/_sesinbound/health", endpoint.Health(&e.ready, c.Version))
@@ -149,10 +182,13 @@ func Start(ctx context.Context, c Config) (_ *Emulator, err error) {
 	control.Handle("/_sesinbound/messages/", e.Journal.Handler())
 	control.Handle("/_sesinbound/sns/", signer.Handler())
 	control.Handle("/_sesinbound/faults", e.Faults.Handler())
+	control.Handle("/_sesinbound/config", configHandler(e.SES))
 	e.httpSrv = &http.Server{
 		Handler: &endpoint.Router{
-			AWS:     fakes.Handler(be.FakeS3, be.FakeKMS),
-			Control: endpoint.RequireToken(c.AdminToken, control),
+			AWS:         fakes.Handler(be.FakeS3, be.FakeKMS),
+			Control:     endpoint.RequireToken(c.AdminToken, control),
+			SES:         e.SES,
+			IsSESAction: sesapi.IsOperation,
 		},
 		ReadHeaderTimeout: 30 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
@@ -178,7 +214,7 @@ func Start(ctx context.Context, c Config) (_ *Emulator, err error) {
 	e.smtpSrv = smtpSrv
 
 	httpSrv, awsLn, smtpLn := e.httpSrv, e.awsLn, e.smtpLn
-	go func() { e.errc <- serveHTTP(httpSrv, awsLn) }()
+	go func() { e.errc <- serveHTTP(httpSrv, bothListener{awsLn, tlsConfig}) }()
 	go func() { e.errc <- smtpSrv.Serve(smtpLn) }()
 
 	if err := proc.WriteSetupNotifications(startCtx); err != nil {

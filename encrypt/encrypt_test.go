@@ -175,6 +175,31 @@ func TestSealInPlace(t *testing.T) {
 	}
 }
 
+// NewKey may fail and be retried without touching the plaintext; Seal
+// cannot fail, and a Key seals one message only.
+func TestKeySealsOnce(t *testing.T) {
+	k := newStub()
+	s := &encrypt.Sealer{KMS: k}
+	if _, err := s.NewKey(t.Context(), "k", sesContext(), encrypt.Variant("no-such-variant")); err == nil {
+		t.Fatal("NewKey with an unknown variant succeeded")
+	}
+	key, err := s.NewKey(t.Context(), "k", sesContext(), encrypt.VariantSES)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := []byte("Subject: once\r\n\r\nbody\r\n")
+	env := key.Seal(nil, plain)
+	if got, err := encrypt.Open(t.Context(), k, env.Metadata, env.Body); err != nil || !bytes.Equal(got, plain) {
+		t.Fatalf("Open() = %q, %v", got, err)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Fatal("a second Seal with the same key and IV did not panic")
+		}
+	}()
+	key.Seal(nil, plain)
+}
+
 func TestOpen(t *testing.T) {
 	k := newStub()
 	plain := []byte("Subject: x\r\n\r\nbody\r\n")

@@ -3,6 +3,7 @@ package fakes
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -251,5 +253,31 @@ func copyTree(t *testing.T, src, dst string) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The index is rebuilt through a decoder of its own for the fields it
+// keeps; it must agree with encoding/json on every key, and take its fast
+// path on the records the store writes.
+func TestS3DecodeIndexMeta(t *testing.T) {
+	when := time.Date(2026, 12, 1, 21, 0, 0, 123e6, time.UTC)
+	for _, key := range []string{"mail/abc", `quo"te`, `back\slash`, "<html>&amp;", "ünï\u2028cödé", "tab\there", "\x01ctl", strings.Repeat("k", 1024)} {
+		m := s3Meta{Key: key, Size: 42, ETag: `"0123456789abcdef0123456789abcdef"`, LastModified: when, ContentType: "x/y", Metadata: map[string]string{"a": "b", "k": `{"x":"}"}`}}
+		b, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := s3DecodeIndexMeta(b)
+		if err != nil || got.Key != key || got.Size != 42 || got.ETag != m.ETag || !got.LastModified.Equal(when) {
+			t.Errorf("%q: decoded %+v, %v", key, got, err)
+		}
+		if _, ok := s3FastIndexMeta(b); !ok {
+			t.Errorf("%q: the fast path refused %s", key, b)
+		}
+	}
+	// What it does not expect goes to encoding/json.
+	got, err := s3DecodeIndexMeta([]byte(`{"size":7,"key":"reordered","lastModified":"2026-12-01T21:00:00Z","etag":""}`))
+	if err != nil || got.Key != "reordered" || got.Size != 7 {
+		t.Errorf("reordered members: %+v, %v", got, err)
 	}
 }

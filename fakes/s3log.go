@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/google/btree"
 )
@@ -398,14 +399,22 @@ func (l *s3Log) appendRecord(w *bufio.Writer, op *s3LogOp, seg *s3Segment) (*s3E
 	if _, err := w.Write(meta); err != nil {
 		return nil, err
 	}
-	h := crc32.New(s3CRC)
-	if op.body != nil {
+	// In memory mode nothing is ever replayed, so the body's CRC is left
+	// at zero rather than computed.
+	var sum [4]byte
+	if op.body != nil && !l.durable {
+		if err := op.body.writeTo(w); err != nil {
+			return nil, err
+		}
+	} else if op.body != nil {
+		h := crc32.New(s3CRC)
 		if err := op.body.writeTo(io.MultiWriter(w, h)); err != nil {
 			return nil, err
 		}
+		binary.BigEndian.PutUint32(sum[:], h.Sum32())
+	} else {
+		binary.BigEndian.PutUint32(sum[:], crc32.Checksum(nil, s3CRC))
 	}
-	var sum [4]byte
-	binary.BigEndian.PutUint32(sum[:], h.Sum32())
 	if _, err := w.Write(sum[:]); err != nil {
 		return nil, err
 	}
@@ -729,10 +738,10 @@ func (l *s3Log) replay(n int, last bool) (*s3Segment, error) {
 		f.Close()
 		return nil, err
 	}
-	buf := make([]byte, s3RecordHeader+s3MetaPeek)
+	rd := newS3Reader(f, st.Size())
 	var off int64
 	for off < st.Size() {
-		rec, next, err := s3ReadRecord(f, buf, off, st.Size(), last)
+		rec, next, err := rd.next(off, last)
 		if err != nil {
 			if !last {
 				f.Close()
@@ -770,74 +779,188 @@ type s3Record struct {
 	metaLen int
 }
 
-// s3IndexMeta is the part of s3Meta the index keeps; decoding only it
-// skips building the user metadata, which is most of a record's JSON.
-type s3IndexMeta struct {
-	Key          string `json:"key"`
-	Size         int64  `json:"size"`
-	ETag         string `json:"etag"`
-	LastModified string `json:"lastModified"`
+// s3Reader reads a segment's records in order through a window, so that
+// small records cost one read for many, and a large one a read of its
+// head only.
+type s3Reader struct {
+	f          *os.File
+	size       int64 // of the segment
+	buf        []byte
+	winOff     int64 // where buf[:winLen] was read from
+	winLen     int
+	copyBuf    []byte
+	lastRecord int64 // the size of the previous record, to size the next read
 }
 
-// s3ReadRecord reads the record at off, through buf (at least the header
-// long); with checkBody its body's CRC is verified too. Only the fields of
-// the metadata that the index keeps are decoded. It returns the offset of
-// the next record.
-func s3ReadRecord(f *os.File, buf []byte, off, size int64, checkBody bool) (s3Record, int64, error) {
-	got, err := f.ReadAt(buf, off)
-	if got < s3RecordHeader {
-		if err == nil {
+func newS3Reader(f *os.File, size int64) *s3Reader {
+	return &s3Reader{f: f, size: size, buf: make([]byte, 64<<10), winOff: -1}
+}
+
+// window returns n bytes at off, or fewer at the end of the segment.
+func (r *s3Reader) window(off int64, n int) ([]byte, error) {
+	if r.winOff >= 0 && off >= r.winOff && off+int64(n) <= r.winOff+int64(r.winLen) {
+		return r.buf[off-r.winOff : off-r.winOff+int64(n)], nil
+	}
+	want := max(n, s3RecordHeader+s3MetaPeek)
+	if r.lastRecord < 8<<10 {
+		want = max(n, len(r.buf)) // small records: read many at once
+	}
+	if want > len(r.buf) {
+		r.buf = make([]byte, want)
+	}
+	got, err := r.f.ReadAt(r.buf[:want], off)
+	r.winOff, r.winLen = off, got
+	if got < n {
+		if err == nil || err == io.EOF {
 			err = io.ErrUnexpectedEOF
 		}
+		return r.buf[:got], err
+	}
+	return r.buf[:n], nil
+}
+
+// next reads the record at off; with checkBody its body's CRC is verified
+// too. Only the fields of the metadata that the index keeps are decoded.
+// It returns the offset of the next record.
+func (r *s3Reader) next(off int64, checkBody bool) (s3Record, int64, error) {
+	if off+s3RecordHeader > r.size {
 		return s3Record{}, 0, errors.New("short record header")
 	}
-	hdr := buf[:s3RecordHeader]
+	hdr, err := r.window(off, s3RecordHeader)
+	if err != nil {
+		return s3Record{}, 0, errors.New("short record header")
+	}
 	if string(hdr[:4]) != s3RecordMagic || hdr[4] != s3RecordVersion || hdr[5] < s3RecordPut || hdr[5] > s3RecordReset {
 		return s3Record{}, 0, errors.New("not a record")
 	}
+	kind := hdr[5]
 	m := int64(binary.BigEndian.Uint32(hdr[6:]))
 	n := int64(binary.BigEndian.Uint64(hdr[10:]))
-	if m > 1<<20 || n < 0 || off+s3RecordHeader+m+n+4 > size {
+	want := binary.BigEndian.Uint32(hdr[18:])
+	if m > 1<<20 || n < 0 || off+s3RecordHeader+m+n+4 > r.size {
 		return s3Record{}, 0, errors.New("record runs past the end of the segment")
 	}
-	var meta []byte
-	if s3RecordHeader+m <= int64(got) {
-		meta = buf[s3RecordHeader : s3RecordHeader+m]
-	} else {
-		meta = make([]byte, m)
-		if _, err := f.ReadAt(meta, off+s3RecordHeader); err != nil {
-			return s3Record{}, 0, err
-		}
-	}
-	if crc32.Update(crc32.Checksum(hdr[:18], s3CRC), s3CRC, meta) != binary.BigEndian.Uint32(hdr[18:]) {
-		return s3Record{}, 0, errors.New("header checksum mismatch")
-	}
-	rec := s3Record{kind: hdr[5], metaLen: int(m)}
-	var im s3IndexMeta
-	if err := json.Unmarshal(meta, &im); err != nil {
+	r.lastRecord = s3RecordHeader + m + n + 4
+	head, err := r.window(off, int(s3RecordHeader+m))
+	if err != nil {
 		return s3Record{}, 0, err
 	}
-	rec.meta = s3Meta{Key: im.Key, Size: im.Size, ETag: im.ETag}
-	if im.LastModified != "" {
-		if err := rec.meta.LastModified.UnmarshalText([]byte(im.LastModified)); err != nil {
-			return s3Record{}, 0, err
-		}
+	meta := head[s3RecordHeader:]
+	if crc32.Update(crc32.Checksum(head[:18], s3CRC), s3CRC, meta) != want {
+		return s3Record{}, 0, errors.New("header checksum mismatch")
 	}
-	if rec.kind == s3RecordPut && rec.meta.Size != n {
+	rec := s3Record{kind: kind, metaLen: int(m)}
+	if rec.meta, err = s3DecodeIndexMeta(meta); err != nil {
+		return s3Record{}, 0, err
+	}
+	if kind == s3RecordPut && rec.meta.Size != n {
 		return s3Record{}, 0, errors.New("record's size disagrees with its metadata")
 	}
 	bodyAt := off + s3RecordHeader + m
 	if checkBody {
+		if r.copyBuf == nil {
+			r.copyBuf = make([]byte, 64<<10)
+		}
 		h := crc32.New(s3CRC)
-		if _, err := io.Copy(h, io.NewSectionReader(f, bodyAt, n)); err != nil {
+		if _, err := io.CopyBuffer(h, io.NewSectionReader(r.f, bodyAt, n), r.copyBuf); err != nil {
 			return s3Record{}, 0, err
 		}
 		var sum [4]byte
-		if _, err := f.ReadAt(sum[:], bodyAt+n); err != nil || binary.BigEndian.Uint32(sum[:]) != h.Sum32() {
+		if _, err := r.f.ReadAt(sum[:], bodyAt+n); err != nil || binary.BigEndian.Uint32(sum[:]) != h.Sum32() {
 			return s3Record{}, 0, errors.New("body checksum mismatch")
 		}
 	}
 	return rec, bodyAt + n + 4, nil
+}
+
+// s3IndexMeta is the part of s3Meta the index keeps.
+type s3IndexMeta struct {
+	Key          string    `json:"key"`
+	Size         int64     `json:"size"`
+	ETag         string    `json:"etag"`
+	LastModified time.Time `json:"lastModified"`
+}
+
+// s3DecodeIndexMeta decodes the fields of a record's metadata that the
+// index keeps. Rebuilding the index of a large bucket is mostly this, so
+// it reads the members the store writes first (key, size, etag,
+// lastModified) itself, and stops there, never scanning the user metadata;
+// anything it does not expect goes to encoding/json.
+func s3DecodeIndexMeta(b []byte) (s3Meta, error) {
+	if m, ok := s3FastIndexMeta(b); ok {
+		return m, nil
+	}
+	var im s3IndexMeta
+	if err := json.Unmarshal(b, &im); err != nil {
+		return s3Meta{}, err
+	}
+	return s3Meta{Key: im.Key, Size: im.Size, ETag: im.ETag, LastModified: im.LastModified}, nil
+}
+
+func s3FastIndexMeta(b []byte) (s3Meta, bool) {
+	var m s3Meta
+	rest, ok := bytes.CutPrefix(b, []byte(`{"key":`))
+	if !ok {
+		return m, false
+	}
+	if m.Key, rest, ok = s3JSONString(rest); !ok {
+		return m, false
+	}
+	if rest, ok = bytes.CutPrefix(rest, []byte(`,"size":`)); !ok {
+		return m, false
+	}
+	i := 0
+	for i < len(rest) && '0' <= rest[i] && rest[i] <= '9' {
+		i++
+	}
+	size, err := strconv.ParseInt(string(rest[:i]), 10, 64)
+	if err != nil {
+		return m, false
+	}
+	m.Size, rest = size, rest[i:]
+	if rest, ok = bytes.CutPrefix(rest, []byte(`,"etag":`)); !ok {
+		return m, false
+	}
+	if m.ETag, rest, ok = s3JSONString(rest); !ok {
+		return m, false
+	}
+	if rest, ok = bytes.CutPrefix(rest, []byte(`,"lastModified":`)); !ok {
+		return m, false
+	}
+	var t string
+	if t, rest, ok = s3JSONString(rest); !ok {
+		return m, false
+	}
+	if err := m.LastModified.UnmarshalText([]byte(t)); err != nil {
+		return m, false
+	}
+	return m, len(rest) > 0 && (rest[0] == ',' || rest[0] == '}')
+}
+
+// s3JSONString reads a JSON string at the start of b: without escapes
+// directly, with them through encoding/json.
+func s3JSONString(b []byte) (string, []byte, bool) {
+	if len(b) == 0 || b[0] != '"' {
+		return "", b, false
+	}
+	escaped := false
+	for i := 1; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			escaped = true
+			i++
+		case '"':
+			if !escaped {
+				return string(b[1:i]), b[i+1:], true
+			}
+			var s string
+			if err := json.Unmarshal(b[:i+1], &s); err != nil {
+				return "", b, false
+			}
+			return s, b[i+1:], true
+		}
+	}
+	return "", b, false
 }
 
 // readMetaAt reads an entry's whole metadata from its record, in g at

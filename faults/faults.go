@@ -173,7 +173,8 @@ func (r *Registry) SMTPFault(stage string) (code int, enhanced [3]int, message s
 
 // AWSFault returns the error to inject for a call to service's operation
 // from scope (receipt.ScopeSesinbound or receipt.ScopeEndpoint), if a fault
-// fires.
+// fires: the service's answer to the fault's code, with the HTTP status it
+// sends (fakes.S3Error, fakes.KMSError).
 func (r *Registry) AWSFault(scope, service, operation string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()

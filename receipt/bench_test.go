@@ -67,7 +67,7 @@ func BenchmarkDeliverRuleSetSize(b *testing.B) {
 			p, m := benchSetup(b, rs)
 			b.ReportAllocs()
 			for b.Loop() {
-				if err := p.AcceptsRecipient(b.Context(), "inbox@example.com", m.Client); err != nil {
+				if err := p.AcceptsRecipient(b.Context(), nil, "inbox@example.com", m.Client); err != nil {
 					b.Fatal(err)
 				}
 				if _, err := p.Deliver(b.Context(), m); err != nil {

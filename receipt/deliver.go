@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -40,6 +41,11 @@ type Message struct {
 	Data   []byte   // the message as received, dot-unstuffed
 	Client Client
 
+	// Snapshot is the configuration the message runs under: the one it
+	// was accepted under at RCPT (Processor.Snapshot at MAIL). nil means
+	// the current one.
+	Snapshot *Snapshot
+
 	// Frame, when set, holds Data as its content, with free room before
 	// it (FrameHeadroom is enough) and FrameTailroom bytes of capacity
 	// after it. The caller gives it to Deliver, which may write in it and
@@ -53,12 +59,11 @@ type Message struct {
 // that orders the steps: match, work out the verdicts, prepend SES's
 // headers, and run each matching rule's actions in order.
 type Processor struct {
-	rules    *RuleSet
-	match    *matcher
-	filters  *ipFilters
-	sealer   *encrypt.Sealer
-	store    ObjectStore
-	hostname string
+	cfg       atomic.Pointer[Snapshot] // the configuration in force
+	accountID string                   // fixed for the processor's life, as the region is
+	sealer    *encrypt.Sealer
+	store     ObjectStore
+	hostname  string
 
 	// Events receives notifications and Lambda invocations; nil records
 	// them only.
@@ -88,14 +93,14 @@ type Processor struct {
 
 // NewProcessor returns a Processor for a validated rule set.
 func NewProcessor(rules *RuleSet, sealer *encrypt.Sealer, store ObjectStore) *Processor {
-	return &Processor{
-		rules:    rules,
-		match:    newMatcher(rules),
-		filters:  newIPFilters(rules.Filters),
-		sealer:   sealer,
-		store:    store,
-		hostname: Hostname(rules.Region),
+	p := &Processor{
+		accountID: rules.AccountID,
+		sealer:    sealer,
+		store:     store,
+		hostname:  Hostname(rules.Region),
 	}
+	p.SetRules(rules)
+	return p
 }
 
 // Hostname is the name SES's receiving endpoint gives itself in a region.
@@ -103,13 +108,14 @@ func Hostname(region string) string {
 	return "inbound-smtp." + region + ".amazonaws.com"
 }
 
-// Rules returns the rule set the processor runs.
-func (p *Processor) Rules() *RuleSet { return p.rules }
+// Rules returns the rule set the processor runs now.
+func (p *Processor) Rules() *RuleSet { return p.Snapshot().rules }
 
-// AcceptsConnection applies the IP address filters: it returns ErrBlocked
-// for a client that a Block filter covers and no Allow filter does.
+// AcceptsConnection applies the IP address filters in force now: it returns
+// ErrBlocked for a client that a Block filter covers and no Allow filter
+// does.
 func (p *Processor) AcceptsConnection(ctx context.Context, addr netip.Addr) error {
-	if name, blocked := p.filters.blocked(addr); blocked {
+	if name, blocked := p.Snapshot().blocked(addr); blocked {
 		return fmt.Errorf("client %s: filter %s: %w", addr, name, ErrBlocked)
 	}
 	return nil
@@ -118,17 +124,21 @@ func (p *Processor) AcceptsConnection(ctx context.Context, addr netip.Addr) erro
 // AcceptsRecipient returns nil when an enabled rule matches rcpt,
 // ErrNoMatchingRule when none does (SES refuses such a recipient at RCPT
 // time), and ErrTLSRequired when a matching rule has TlsPolicy Require and
-// the client has not started TLS.
-func (p *Processor) AcceptsRecipient(ctx context.Context, rcpt string, client Client) error {
+// the client has not started TLS. snap is the message's configuration (nil:
+// the current one).
+func (p *Processor) AcceptsRecipient(ctx context.Context, snap *Snapshot, rcpt string, client Client) error {
+	if snap == nil {
+		snap = p.Snapshot()
+	}
 	var buf [8]int
-	rules := p.match.match(rcpt, buf[:0])
+	rules := snap.match.match(rcpt, buf[:0])
 	if len(rules) == 0 {
 		return fmt.Errorf("rcpt %s: %w", rcpt, ErrNoMatchingRule)
 	}
 	if !client.TLS {
 		for _, i := range rules {
-			if p.rules.Rules[i].TLSPolicy == TLSPolicyRequire {
-				return fmt.Errorf("rcpt %s: rule %s: %w", rcpt, p.rules.Rules[i].Name, ErrTLSRequired)
+			if snap.rules.Rules[i].TLSPolicy == TLSPolicyRequire {
+				return fmt.Errorf("rcpt %s: rule %s: %w", rcpt, snap.rules.Rules[i].Name, ErrTLSRequired)
 			}
 		}
 	}
@@ -146,18 +156,22 @@ func (p *Processor) Deliver(ctx context.Context, msg *Message) (*Result, error) 
 	if err != nil {
 		return nil, err
 	}
+	snap := msg.Snapshot
+	if snap == nil {
+		snap = p.Snapshot()
+	}
 	data, controls, hdrEnd, fromHdr := scanHeader(msg.Data)
 	d := &delivery{
 		p: p,
 		res: &Result{
 			MessageID: id, Received: p.now(), From: msg.From, Recipients: msg.To,
-			Client: msg.Client, Size: len(msg.Data),
+			Client: msg.Client, Size: len(msg.Data), RuleSet: snap.RuleSetName(),
 		},
 		data:     data,
 		hdrEnd:   hdrEnd,
 		controls: controls,
 	}
-	plan := p.plan(msg.To)
+	plan := snap.plan(msg.To)
 	if len(plan) == 0 {
 		return d.res, fmt.Errorf("deliver %s: %w", id, ErrNoMatchingRule)
 	}
@@ -166,7 +180,7 @@ func (p *Processor) Deliver(ctx context.Context, msg *Message) (*Result, error) 
 	}
 	scan := false
 	for _, st := range plan {
-		scan = scan || p.rules.Rules[st.rule].ScanEnabled
+		scan = scan || snap.rules.Rules[st.rule].ScanEnabled
 	}
 	d.res.Verdicts = d.baseVerdicts(scan)
 	d.trace = trace{
@@ -183,7 +197,7 @@ func (p *Processor) Deliver(ctx context.Context, msg *Message) (*Result, error) 
 		d.trace.fromHdr = domainOf(msg.From)
 	}
 	for _, step := range plan {
-		rule := &p.rules.Rules[step.rule]
+		rule := &snap.rules.Rules[step.rule]
 		r := &ruleRun{d: d, rule: rule, rcpts: step.rcpts, rr: &RuleResult{Name: rule.Name, Recipients: step.rcpts, Actions: []ActionResult{}}}
 		stop, err := r.run(ctx)
 		d.res.Rules = append(d.res.Rules, *r.rr)
@@ -245,12 +259,12 @@ type step struct {
 }
 
 // plan groups the recipients by the rules that match them, in rule order.
-func (p *Processor) plan(rcpts []string) []step {
+func (s *Snapshot) plan(rcpts []string) []step {
 	byRule := map[int][]string{}
 	var order []int
 	var buf []int
 	for _, rc := range rcpts {
-		buf = p.match.match(rc, buf[:0])
+		buf = s.match.match(rc, buf[:0])
 		for _, i := range buf {
 			if _, ok := byRule[i]; !ok {
 				order = append(order, i)
@@ -318,7 +332,7 @@ func (p *Processor) putS3(ctx context.Context, id, ruleName string, a *S3Action,
 		// Everything that can fail, and so be retried, comes before the
 		// content is overwritten; sealing cannot fail.
 		var dk *encrypt.Key
-		encCtx := EncryptionContext(p.rules.AccountID, ruleName, id, a.KmsKeyArn)
+		encCtx := EncryptionContext(p.accountID, ruleName, id, a.KmsKeyArn)
 		err := p.retry(ctx, func() (err error) {
 			dk, err = p.sealer.NewKey(ctx, a.KmsKeyArn, encCtx, v)
 			return err

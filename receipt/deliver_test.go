@@ -178,10 +178,10 @@ func TestDeliverStoreFailure(t *testing.T) {
 
 func TestAcceptsRecipient(t *testing.T) {
 	e := newEnv(t, strings.Replace(testRules, "  - Name: never\n    Enabled: true\n", "  - Name: never\n    Enabled: false\n", 1), nil)
-	if err := e.proc.AcceptsRecipient(t.Context(), "a@example.com", receipt.Client{}); err != nil {
+	if err := e.proc.AcceptsRecipient(t.Context(), nil, "a@example.com", receipt.Client{}); err != nil {
 		t.Errorf("a@example.com: %v", err)
 	}
-	if err := e.proc.AcceptsRecipient(t.Context(), "a@example.net", receipt.Client{}); !errors.Is(err, receipt.ErrNoMatchingRule) {
+	if err := e.proc.AcceptsRecipient(t.Context(), nil, "a@example.net", receipt.Client{}); !errors.Is(err, receipt.ErrNoMatchingRule) {
 		t.Errorf("a@example.net = %v, want ErrNoMatchingRule", err)
 	}
 }

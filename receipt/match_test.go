@@ -85,7 +85,7 @@ func TestPlanGroupsRecipientsByRule(t *testing.T) {
 		{Name: "c", Enabled: true},
 	}}
 	p := NewProcessor(rs, nil, nil)
-	plan := p.plan([]string{"x@example.org", "y@example.com", "z@example.org"})
+	plan := p.Snapshot().plan([]string{"x@example.org", "y@example.com", "z@example.org"})
 	type got struct {
 		rule  string
 		rcpts []string

@@ -21,6 +21,7 @@ type Result struct {
 	Recipients []string     `json:"recipients"`
 	Client     Client       `json:"client"`
 	Size       int          `json:"size"`
+	RuleSet    string       `json:"ruleSet"` // the receipt rule set that ran
 	Verdicts   Verdicts     `json:"verdicts"`
 	Reply      *Reply       `json:"reply,omitempty"`
 	Rules      []RuleResult `json:"rules"`

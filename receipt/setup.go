@@ -53,7 +53,7 @@ func SetupNotification(t time.Time) []byte {
 // would exercise it.
 func (p *Processor) WriteSetupNotifications(ctx context.Context) error {
 	body := SetupNotification(p.now())
-	for _, r := range p.rules.Rules {
+	for _, r := range p.Snapshot().rules.Rules {
 		if !r.Enabled {
 			continue
 		}
@@ -70,4 +70,15 @@ func (p *Processor) WriteSetupNotifications(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// WriteSetupNotification stores AMAZON_SES_SETUP_NOTIFICATION for one S3
+// action of rule, as SES does when the rule is created or updated: the
+// write that proves the bucket (and the key, when the action has one) can
+// take mail.
+func (p *Processor) WriteSetupNotification(ctx context.Context, rule string, s *S3Action) error {
+	body := SetupNotification(p.now())
+	var ar ActionResult
+	content := NewFrame(append(make([]byte, 0, len(body)+FrameTailroom), body...), 0)
+	return p.storeS3(ctx, SetupNotificationID, rule, s, content, true, encrypt.VariantSES, &ar)
 }

@@ -224,6 +224,14 @@ func (rs *RuleSet) CheckRule(r *Rule) []Problem {
 	return v.problems
 }
 
+// CheckRuleSetName returns what is wrong with a rule set's name, as
+// CreateReceiptRuleSet would report it; the field is "Name".
+func CheckRuleSetName(name string) []Problem {
+	var v validator
+	v.name("Name", name, ruleSetNameRE, "letters, digits, underscores and hyphens")
+	return v.problems
+}
+
 // CheckFilter returns every breach of SES's rules in an IP address filter.
 // Field paths start at the filter (Name, IpFilter.Cidr).
 func CheckFilter(f *Filter) []Problem {

@@ -70,6 +70,12 @@ func TestCheckRuleSet(t *testing.T) {
 		" IpFilter.Policy: ValidationError\n IpFilter.Cidr: InvalidParameterValue\n"; got != want {
 		t.Fatalf("CheckFilter problems:\n%s\nwant:\n%s", got, want)
 	}
+	if got, want := problems(receipt.CheckRuleSetName("a.b")), " Name: ValidationError\n"; got != want {
+		t.Fatalf("CheckRuleSetName problems:\n%s\nwant:\n%s", got, want)
+	}
+	if got, want := problems(receipt.CheckRuleSetName(strings.Repeat("a", 65))), " Name: InvalidParameterValue\n"; got != want {
+		t.Fatalf("CheckRuleSetName problems:\n%s\nwant:\n%s", got, want)
+	}
 	// Validate formats the same problems for the source, as the file
 	// loader does with lines.
 	rs.Source = "code"

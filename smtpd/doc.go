@@ -6,7 +6,8 @@
 // covers), reads each message and hands it over once DATA ends. Every error
 // becomes an SMTP reply in one place, errors.go: 250 only after the Receiver
 // has stored the message, 451 for anything the sender should retry, 5xx only
-// for permanent refusals, and never internal text.
+// for permanent refusals, and never internal text. That is also where a
+// failure is logged, once.
 //
 // It knows nothing of S3, KMS or the AWS SDK.
 //

@@ -12,6 +12,13 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/sesinbound/sesinbound/encrypt"
+	"github.com/sesinbound/sesinbound/fakes"
+	"github.com/sesinbound/sesinbound/receipt"
 )
 
 // pipeListener hands out one end of a net.Pipe, once.
@@ -39,10 +46,41 @@ func (l *pipeListener) Addr() net.Addr { return &net.TCPAddr{IP: net.IPv4(127, 0
 
 var replyLineRE = regexp.MustCompile(`^[2-5][0-9][0-9][ -]`)
 
-// FuzzSession feeds raw bytes to a server as one client's whole
-// conversation: every line it answers is an SMTP reply, and nothing
-// panics.
+// storedIDRE finds the message ID at the end of a final 250 reply,
+// whatever its words.
+var storedIDRE = regexp.MustCompile(`^250 .*\b([0-9a-v]{39}1)$`)
+
+// FuzzSession feeds raw bytes to a server backed by the real pipeline
+// (receipt with the in-memory S3 and KMS) as one client's whole
+// conversation: every line it answers is an SMTP reply, nothing panics,
+// and every message whose 250 carries an ID is in S3 and decrypts.
 func FuzzSession(f *testing.F) {
+	rs, err := receipt.ParseRules(strings.NewReader(`
+AccountId: "111122223333"
+Rules:
+  - Name: tls-only
+    Enabled: true
+    TlsPolicy: Require
+    Recipients: [secure.example.com]
+    Actions: [{S3Action: {BucketName: inbound}}]
+  - Name: store
+    Enabled: true
+    Recipients: [example.com, a@b]
+    Actions:
+      - S3Action: {BucketName: inbound, KmsKeyArn: "arn:aws:kms:us-east-1:111122223333:alias/aws/ses"}
+`), "rules.yaml")
+	if err != nil {
+		f.Fatal(err)
+	}
+	s3f, err := fakes.NewS3(fakes.WithBuckets("inbound"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	kmsf, err := fakes.NewKMS(fakes.WithKMSAccount("us-east-1", "111122223333"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	proc := receipt.NewProcessor(rs, &encrypt.Sealer{KMS: kmsf}, s3f)
 	f.Add([]byte("EHLO x\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.com>\r\nDATA\r\nSubject: x\r\n\r\nbody\r\n.\r\nQUIT\r\n"))
 	f.Add([]byte("HELO\r\nMAIL FROM:<>\r\nRCPT TO:<nobody@example.net>\r\nDATA\r\n"))
 	f.Add([]byte("EHLO x\r\nMAIL FROM:<a@b> SIZE=99999999999\r\nBDAT 5 LAST\r\nhello"))
@@ -53,7 +91,7 @@ func FuzzSession(f *testing.F) {
 		var logs bytes.Buffer
 		var mu sync.Mutex
 		log := slog.New(slog.NewTextHandler(syncWriter{&mu, &logs}, nil))
-		srv := NewServer(context.Background(), &stubReceiver{}, log)
+		srv := NewServer(context.Background(), proc, log)
 		srv.MaxMessageBytes = 1 << 16
 		srv.ReadTimeout, srv.DataTimeout = 2*time.Second, 2*time.Second
 		ln := &pipeListener{conn: make(chan net.Conn, 1), closed: make(chan struct{})}
@@ -72,8 +110,26 @@ func FuzzSession(f *testing.F) {
 		<-served
 		sc := bufio.NewScanner(bytes.NewReader(out))
 		for sc.Scan() {
-			if line := sc.Text(); !replyLineRE.MatchString(line) {
+			line := sc.Text()
+			if !replyLineRE.MatchString(line) {
 				t.Fatalf("server wrote %q, not an SMTP reply", line)
+			}
+			m := storedIDRE.FindStringSubmatch(strings.TrimRight(line, "\r"))
+			if m == nil {
+				continue
+			}
+			obj, err := s3f.GetObject(t.Context(), &s3.GetObjectInput{Bucket: aws.String("inbound"), Key: aws.String(m[1])})
+			if err != nil {
+				t.Fatalf("the server replied %q, and the object is not in S3: %v", line, err)
+			}
+			body, _ := io.ReadAll(obj.Body)
+			obj.Body.Close()
+			plain, err := encrypt.Open(t.Context(), kmsf, obj.Metadata, body)
+			if err != nil {
+				t.Fatalf("the server replied %q, and the object does not decrypt: %v", line, err)
+			}
+			if !bytes.HasPrefix(plain, []byte("Return-Path: ")) {
+				t.Fatalf("the stored message does not start with SES's headers: %q", plain)
 			}
 		}
 		mu.Lock()

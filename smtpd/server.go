@@ -22,10 +22,16 @@ import (
 type Receiver interface {
 	// AcceptsConnection returns nil when the client may talk to us at all.
 	AcceptsConnection(ctx context.Context, addr netip.Addr) error
+	// Snapshot returns the configuration in force now. A message takes it
+	// at MAIL and keeps it through RCPT and DATA to its reply, so a change
+	// of configuration applies from the next message; nil is fine for a
+	// receiver whose configuration never changes.
+	Snapshot() *receipt.Snapshot
 	// AcceptsRecipient returns nil when mail for rcpt can be received from
-	// this client.
-	AcceptsRecipient(ctx context.Context, rcpt string, client receipt.Client) error
-	// Deliver processes a complete message and returns once it is stored.
+	// this client under snap.
+	AcceptsRecipient(ctx context.Context, snap *receipt.Snapshot, rcpt string, client receipt.Client) error
+	// Deliver processes a complete message (msg.Snapshot set) and returns
+	// once it is stored.
 	Deliver(ctx context.Context, msg *receipt.Message) (*receipt.Result, error)
 	// Replied is called with the reply to a message that reached Deliver,
 	// just before the client is sent it.
@@ -104,6 +110,7 @@ type Server struct {
 	smtp    *smtp.Server
 	buffers buffers // where messages are read
 
+	initOnce sync.Once
 	mu       sync.Mutex
 	conns    map[net.Conn]struct{} // open connections, to close at shutdown
 	inflight int                   // messages between DATA and their reply
@@ -130,10 +137,11 @@ func (s *Server) Serve(ln net.Listener) error {
 	return s.smtp.Serve(&listener{Listener: ln, srv: s})
 }
 
-func (s *Server) init() {
-	if s.smtp != nil {
-		return
-	}
+// init builds the go-smtp server once: Serve and Close may run at the same
+// time (an emulator closed before its first connection).
+func (s *Server) init() { s.initOnce.Do(s.build) }
+
+func (s *Server) build() {
 	srv := smtp.NewServer(smtp.BackendFunc(s.newSession))
 	srv.Domain = orDefault(s.Hostname, DefaultHostname)
 	srv.MaxMessageBytes = orDefault(s.MaxMessageBytes, DefaultMaxMessageBytes)

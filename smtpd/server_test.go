@@ -40,7 +40,9 @@ func (r *stubReceiver) AcceptsConnection(_ context.Context, addr netip.Addr) err
 	return nil
 }
 
-func (r *stubReceiver) AcceptsRecipient(_ context.Context, rcpt string, c receipt.Client) error {
+func (r *stubReceiver) Snapshot() *receipt.Snapshot { return nil }
+
+func (r *stubReceiver) AcceptsRecipient(_ context.Context, _ *receipt.Snapshot, rcpt string, c receipt.Client) error {
 	switch {
 	case strings.HasSuffix(rcpt, "@example.com"):
 		return nil
@@ -135,8 +137,9 @@ func smtpCode(err error) int {
 	return 0
 }
 
-func TestBanner(t *testing.T) {
-	addr := startServer(t, &stubReceiver{}, nil)
+// greeting connects to addr and returns the first line the server sends.
+func greeting(t *testing.T, addr string) string {
+	t.Helper()
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
@@ -146,6 +149,11 @@ func TestBanner(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return line
+}
+
+func TestBanner(t *testing.T) {
+	line := greeting(t, startServer(t, &stubReceiver{}, nil))
 	const prefix = "220 inbound-smtp.eu-west-1.amazonaws.com ESMTP Amazon SES "
 	if !strings.HasPrefix(line, prefix) || len(line) != len(prefix)+20+2 {
 		t.Fatalf("banner = %q, want %q followed by a 20-character token", line, prefix)
@@ -156,17 +164,7 @@ func TestBanner(t *testing.T) {
 // same token.
 func TestBannerDeterministic(t *testing.T) {
 	greet := func() string {
-		addr := startServer(t, &stubReceiver{}, func(s *Server) { s.Rand = bytes.NewReader(bytes.Repeat([]byte{5, 70, 200}, 10)) })
-		conn, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close()
-		line, err := bufio.NewReader(conn).ReadString('\n')
-		if err != nil {
-			t.Fatal(err)
-		}
-		return line
+		return greeting(t, startServer(t, &stubReceiver{}, func(s *Server) { s.Rand = bytes.NewReader(bytes.Repeat([]byte{5, 70, 200}, 10)) }))
 	}
 	first, second := greet(), greet()
 	if want := "220 inbound-smtp.eu-west-1.amazonaws.com ESMTP Amazon SES FIOFIOFIOFIOFIOFIOFI\r\n"; first != want || second != want {

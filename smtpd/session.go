@@ -21,7 +21,8 @@ type session struct {
 	remote netip.Addr
 	from   string
 	to     []string
-	size   int64 // the SIZE the client declared, if any
+	size   int64             // the SIZE the client declared, if any
+	snap   *receipt.Snapshot // the configuration this message runs under, from MAIL
 
 	// inMessage is set from DATA until the reply is written, for graceful
 	// shutdown.
@@ -37,7 +38,7 @@ func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
 }
 
 func (s *session) Reset() {
-	s.from, s.to, s.size = "", nil, 0
+	s.from, s.to, s.size, s.snap = "", nil, 0, nil
 	if s.inMessage {
 		s.inMessage = false
 		s.srv.endMessage()
@@ -80,6 +81,7 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 		s.size = opts.Size
 	}
 	s.from = from
+	s.snap = s.srv.recv.Snapshot()
 	return nil
 }
 
@@ -87,7 +89,7 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	if err := s.fault("RCPT"); err != nil {
 		return err
 	}
-	err := s.srv.recv.AcceptsRecipient(s.srv.baseCtx, to, s.client())
+	err := s.srv.recv.AcceptsRecipient(s.srv.baseCtx, s.snap, to, s.client())
 	if err != nil {
 		return s.srv.refuse(s.srv.baseCtx, slog.LevelInfo, "recipient refused",
 			err, slog.String("rcpt", to), slog.String("remote", s.remote.String()))
@@ -122,7 +124,7 @@ func (s *session) Data(r io.Reader) error {
 	if err := s.fault("DATA"); err != nil {
 		return err
 	}
-	msg := &receipt.Message{From: s.from, To: s.to, Data: data, Frame: frame, Client: s.client()}
+	msg := &receipt.Message{From: s.from, To: s.to, Data: data, Frame: frame, Client: s.client(), Snapshot: s.snap}
 	ctx, cancel := context.WithTimeout(s.srv.baseCtx, orDefault(s.srv.DeliverTimeout, DefaultDeliverTimeout))
 	defer cancel()
 	res, err := s.srv.recv.Deliver(ctx, msg)

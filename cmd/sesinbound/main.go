@@ -73,6 +73,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return doctor(ctx, args, getenv, stdout, stderr)
 	case "decrypt":
 		return decrypt(ctx, args, getenv, stdout, stderr)
+	case "rules":
+		return rules(ctx, args, getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "sesinbound", version)
 		return nil
@@ -93,16 +95,23 @@ Usage:
   sesinbound decrypt [flags] s3://BUCKET/KEY
                                        print a stored message, decrypted with the
                                        official S3 Encryption Client
+  sesinbound rules export [--aws-addr ADDR] [-o FILE]
+                                       write the live configuration of a running
+                                       sesinbound (rule sets made through the SES API
+                                       included) as a rules file for --config
   sesinbound version                   print the version
 
 Flags of serve and doctor (each also read from the environment variable shown):
-  --config PATH        SESINBOUND_CONFIG        rules file, YAML or JSON (default: built-in
+  --config PATH        SESINBOUND_CONFIG        rules file, YAML or JSON, loaded as the active
+                                                rule set named by its Metadata.Name (default
+                                                "sesinbound"; default rules: the built-in
                                                 catch-all rule "store-all" to bucket ses-inbound)
   --smtp-addr ADDR     SESINBOUND_SMTP_ADDR     SMTP listener (default 127.0.0.1:2525)
   --aws-addr ADDR      SESINBOUND_AWS_ADDR      embedded S3 + KMS endpoint and /_sesinbound/
                                                 paths (default 127.0.0.1:4566)
-  --data-dir DIR       SESINBOUND_DATA_DIR      persist the embedded S3 and KMS, the TLS and
-                                                SNS-signing keys here (default: memory only)
+  --data-dir DIR       SESINBOUND_DATA_DIR      persist the embedded S3 and KMS, the SES API's
+                                                configuration, the TLS and SNS-signing keys
+                                                here (default: memory only)
   --s3-endpoint URL    SESINBOUND_S3_ENDPOINT   use this S3 instead of the embedded one; "aws"
                                                 for AWS itself, "embedded" to force the fake.
                                                 Default: AWS_ENDPOINT_URL_S3, else
