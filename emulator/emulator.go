@@ -35,6 +35,8 @@ const StartupTimeout = 30 * time.Second
 // (embedded S3 and KMS, and /_sesinbound/), and the pipeline between them.
 // Start builds it; Shutdown or Close stops it.
 type Emulator struct {
+	// Rules is the configuration in force at startup; Processor.Rules and
+	// SES.RuleSet give the live one.
 	Rules     *receipt.RuleSet
 	Backends  *Backends
 	Journal   *journal.Journal

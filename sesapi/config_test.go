@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -145,5 +146,24 @@ func TestConfigAndDataDir(t *testing.T) {
 	ids := must[*ses.ListIdentitiesOutput](t, "ListIdentities")(c.ListIdentities(ctx, &ses.ListIdentitiesInput{}))
 	if !slices.Equal(ids.Identities, []string{"example.com", "me@example.org"}) {
 		t.Fatalf("identities = %v", ids.Identities)
+	}
+}
+
+// TestDataDirOtherAccount: a --data-dir saved for one account and region is
+// refused, naming both, by an instance of another.
+func TestDataDirOtherAccount(t *testing.T) {
+	dir := t.TempDir()
+	startEmulator(t, func(c *emulator.Config) { c.DataDir = dir }).Close()
+	other := strings.Replace(fileRules, `AccountId: "000000000000"`, `AccountId: "111122223333"`, 1)
+	other = strings.ReplaceAll(other, "000000000000", "111122223333")
+	c := emulator.DefaultConfig()
+	c.SMTPAddr, c.AWSAddr, c.DataDir, c.ConfigPath = "127.0.0.1:0", "127.0.0.1:0", dir, writeFile(t, "other.yaml", other)
+	em, err := emulator.Start(t.Context(), c)
+	if err == nil {
+		em.Close()
+		t.Fatal("an instance of another account took the saved configuration")
+	}
+	if !strings.Contains(err.Error(), "111122223333") || !strings.Contains(err.Error(), "000000000000") {
+		t.Fatalf("the error does not name both accounts: %v", err)
 	}
 }
