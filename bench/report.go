@@ -80,7 +80,7 @@ func (rep *report) measure(lb *lab) error {
 			return err
 		}
 	}
-	if !o.rows["memory"] && !o.rows["data-dir"] && !o.rows["backends"] && !o.rows["mailpit"] {
+	if !o.rows["memory"] && !o.rows["data-dir"] && !o.rows["backends"] && !o.rows["mailpit"] && !o.rows["watched"] {
 		o.sizes = nil // no throughput row: no ceiling to compare with either
 	} else if err := rep.startRows(lb, rules); err != nil {
 		return err
@@ -144,6 +144,17 @@ func (rep *report) startRows(lb *lab, rules string) error {
 		}
 		t.name = "sesinbound, embedded, memory only"
 		add("memory", t)
+	}
+	if o.rows["watched"] {
+		t, err := lb.startSesinbound("sesinbound-watched", sesinboundOpts{rules: rules, bucket: "bench", profile: rep.opts.profileFor("watched")})
+		if err != nil {
+			return err
+		}
+		if err := lb.watch(t.aws, o.waiters, o.feeds); err != nil {
+			return err
+		}
+		t.name = fmt.Sprintf("sesinbound, embedded, memory only, %d waiters + %d event streams", o.waiters, o.feeds)
+		add("watched", t)
 	}
 	if o.rows["data-dir"] {
 		d, err := lb.startDurableSink()

@@ -185,6 +185,7 @@ func (lb *lab) tool(name string) (string, error) {
 type target struct {
 	name  string
 	smtp  string
+	aws   string // sesinbound's AWS endpoint address, "" for the others
 	proc  *proc
 	reset func() error // forget what earlier runs stored; may be nil
 }
@@ -233,7 +234,7 @@ func (lb *lab) startSesinbound(name string, o sesinboundOpts) (*target, error) {
 	}
 	access, secret := envValue(o.env, "AWS_ACCESS_KEY_ID", "test"), envValue(o.env, "AWS_SECRET_ACCESS_KEY", "test")
 	client := s3Client(s3URL, access, secret)
-	return &target{name: name, smtp: smtpAddr, proc: p, reset: func() error { return emptyBucket(client, o.bucket) }}, nil
+	return &target{name: name, smtp: smtpAddr, aws: awsAddr, proc: p, reset: func() error { return emptyBucket(client, o.bucket) }}, nil
 }
 
 func envValue(env []string, key, def string) string {

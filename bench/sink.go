@@ -7,9 +7,10 @@ import (
 	"io"
 	"net"
 	"os"
-	"sync"
 
 	"github.com/emersion/go-smtp"
+
+	"github.com/sesinbound/sesinbound/internal/groupcommit"
 )
 
 // The ceilings: go-smtp servers, configured as sesinbound configures
@@ -51,52 +52,27 @@ func (d durable) Data(r io.Reader) error {
 // groupLog appends records to one file; whoever finds no sync running
 // becomes the committer and writes and syncs everything queued.
 type groupLog struct {
-	f       *os.File
-	mu      sync.Mutex
-	queue   []pending
-	running bool
+	f     *os.File
+	queue groupcommit.Queue[[]byte]
+	bufs  net.Buffers // the batch being written; only the committer uses it
 }
 
-type pending struct {
-	data []byte
-	done chan error
+func newGroupLog(f *os.File) *groupLog {
+	l := &groupLog{f: f}
+	l.queue.Commit = l.commit
+	return l
 }
 
-func (l *groupLog) append(data []byte) error {
-	p := pending{data: data, done: make(chan error, 1)}
-	l.mu.Lock()
-	l.queue = append(l.queue, p)
-	if !l.running {
-		l.running = true
-		go l.commit()
+func (l *groupLog) append(data []byte) error { return l.queue.Do(data) }
+
+func (l *groupLog) commit(batch [][]byte, errs []error) {
+	l.bufs = append(l.bufs[:0], batch...)
+	_, err := l.bufs.WriteTo(l.f)
+	if err == nil {
+		err = datasync(l.f)
 	}
-	l.mu.Unlock()
-	return <-p.done
-}
-
-func (l *groupLog) commit() {
-	var bufs net.Buffers
-	for {
-		l.mu.Lock()
-		batch := l.queue
-		l.queue = nil
-		if len(batch) == 0 {
-			l.running = false
-			l.mu.Unlock()
-			return
-		}
-		l.mu.Unlock()
-		bufs = bufs[:0]
-		for _, p := range batch {
-			bufs = append(bufs, p.data)
-		}
-		_, err := bufs.WriteTo(l.f)
-		if err == nil {
-			err = datasync(l.f)
-		}
-		for _, p := range batch {
-			p.done <- err
-		}
+	for i := range errs {
+		errs[i] = err
 	}
 }
 
@@ -115,7 +91,7 @@ func runSink(args []string) error {
 		if err != nil {
 			return err
 		}
-		backend = durable{log: &groupLog{f: f}}
+		backend = durable{log: newGroupLog(f)}
 	}
 	s := smtp.NewServer(backend)
 	s.Domain = "sink.localhost"

@@ -41,6 +41,9 @@ type Config struct {
 	// AdminToken, when set, must be sent as "Authorization: Bearer <token>"
 	// to change anything under /_sesinbound/ (faults, the message record).
 	AdminToken string
+	// Webhook, when set, is a URL that each processed record is POSTed to
+	// as JSON, in the background (journal.Webhook).
+	Webhook string
 
 	// Limits.
 	MaxMessageBytes int64

@@ -42,6 +42,7 @@ type Emulator struct {
 	Journal   *journal.Journal
 	Faults    *faults.Registry
 	Processor *receipt.Processor
+	Webhook   *journal.Webhook // nil without Config.Webhook
 	// SES is the SES API over the live configuration.
 	SES *sesapi.Service
 
@@ -143,6 +144,7 @@ func Start(ctx context.Context, c Config) (_ *Emulator, err error) {
 		return nil, err
 	}
 	e.Journal = journal.New(0)
+	e.Journal.Epoch = uint64(time.Now().UnixNano()) // tells this run's cursors from an earlier run's
 	proc := receipt.NewProcessor(rules, &encrypt.Sealer{KMS: faults.KMS{KMS: be.KMS, Faults: e.Faults}},
 		faults.Store{ObjectStore: be.S3, Faults: e.Faults})
 	proc.Log, proc.Events, proc.Journal, proc.Envelopes = log, router, e.Journal, e.Faults
@@ -156,8 +158,14 @@ func Start(ctx context.Context, c Config) (_ *Emulator, err error) {
 	control.Handle("/_sesinbound/health", endpoint.Health(&e.ready, c.Version))
 	control.Handle("/_sesinbound/messages", e.Journal.Handler())
 	control.Handle("/_sesinbound/messages/", e.Journal.Handler())
+	control.Handle("/_sesinbound/events", e.Journal.Handler())
 	control.Handle("/_sesinbound/sns/", signer.Handler())
 	control.Handle("/_sesinbound/faults", e.Faults.Handler())
+	control.Handle("/_sesinbound/reset", e.resetHandler())
+	if c.Webhook != "" {
+		e.Webhook = &journal.Webhook{URL: c.Webhook, Log: log}
+		control.Handle("/_sesinbound/webhook", e.Webhook.Handler())
+	}
 	control.Handle("/_sesinbound/config", configHandler(e.SES))
 	e.httpSrv = &http.Server{
 		Handler: &endpoint.Router{
@@ -174,6 +182,11 @@ func Start(ctx context.Context, c Config) (_ *Emulator, err error) {
 	// Shutdown has let the messages in DATA finish.
 	runCtx, runCancel := context.WithCancel(context.WithoutCancel(ctx))
 	e.cancel = runCancel
+	if e.Webhook != nil {
+		head := e.Journal.Head()
+		e.Webhook.After = &head
+		go e.Webhook.Run(runCtx, e.Journal)
+	}
 	smtpSrv := smtpd.NewServer(runCtx, proc, log)
 	smtpSrv.Hostname = hostname
 	smtpSrv.TLSConfig = tlsConfig

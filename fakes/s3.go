@@ -199,6 +199,16 @@ func NewS3(opts ...S3Option) (*S3, error) {
 // Close discards the multipart uploads in progress. Every acknowledged
 // write is already on disk, so there is nothing to flush.
 func (s *S3) Close() error {
+	var err error
+	for _, l := range s.dropUploads() {
+		err = errors.Join(err, l.close())
+	}
+	return err
+}
+
+// dropUploads discards the multipart uploads in progress and returns every
+// bucket's log.
+func (s *S3) dropUploads() []*s3Log {
 	s.mu.Lock()
 	uploads := s.uploads
 	s.uploads = map[string]*s3Upload{}
@@ -210,11 +220,7 @@ func (s *S3) Close() error {
 	for _, u := range uploads {
 		u.discard()
 	}
-	var err error
-	for _, l := range logs {
-		err = errors.Join(err, l.close())
-	}
-	return err
+	return logs
 }
 
 // Reset empties the S3: it deletes every object in every bucket and
@@ -227,19 +233,8 @@ func (s *S3) Reset(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	s.mu.Lock()
-	uploads := s.uploads
-	s.uploads = map[string]*s3Upload{}
-	var logs []*s3Log
-	for _, b := range s.buckets {
-		logs = append(logs, b.log)
-	}
-	s.mu.Unlock()
-	for _, u := range uploads {
-		u.discard()
-	}
 	var err error
-	for _, l := range logs {
+	for _, l := range s.dropUploads() {
 		if e := l.emptyAll(); e != nil && !isAPICode(e, "NoSuchBucket") {
 			err = errors.Join(err, fmt.Errorf("reset bucket %s: %w", l.b.name, e))
 		}
@@ -252,6 +247,7 @@ func (s *S3) Reset(ctx context.Context) error {
 func (s *S3) newBucket(name string, created time.Time, dir string) *s3Bucket {
 	b := &s3Bucket{name: name, created: created, dir: dir, index: newS3Index()}
 	b.log = &s3Log{dir: dir, spill: s.cfg.spill, durable: dir != "", s: s, b: b}
+	b.log.queue.Commit = b.log.commitQueued
 	return b
 }
 

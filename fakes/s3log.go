@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/google/btree"
+
+	"github.com/sesinbound/sesinbound/internal/groupcommit"
 )
 
 // Every bucket keeps its objects in an append-only log of numbered segment
@@ -190,9 +192,9 @@ type s3Log struct {
 	s       *S3
 	b       *s3Bucket
 
-	mu      sync.Mutex // guards queue and running
-	queue   []*s3LogOp
-	running bool
+	// queue shares each fdatasync among the writes waiting for it, with a
+	// data directory.
+	queue groupcommit.Queue[*s3LogOp]
 
 	// wmu is held by whoever writes: the writer goroutine with a data
 	// directory, each put in memory mode, compaction, reset and close.
@@ -211,7 +213,6 @@ type s3LogOp struct {
 	kind  byte
 	meta  s3Meta
 	body  *s3Spool
-	done  chan error
 	entry *s3Entry // for a put: the object as published
 }
 
@@ -246,48 +247,30 @@ func (l *s3Log) submit(op *s3LogOp) error {
 		}
 		return l.commit([]*s3LogOp{op})
 	}
-	op.done = make(chan error, 1)
-	l.mu.Lock()
-	l.queue = append(l.queue, op)
-	if !l.running {
-		l.running = true
-		go l.write()
-	}
-	l.mu.Unlock()
-	return <-op.done
+	return l.queue.Do(op)
 }
 
-// write appends what is queued, in batches, until the queue is empty.
-func (l *s3Log) write() {
-	for {
-		l.mu.Lock()
-		batch := l.queue
-		l.queue = nil
-		if len(batch) == 0 {
-			l.running = false
-			l.mu.Unlock()
-			return
+// commitQueued appends a batch the queue gathered (see groupcommit).
+func (l *s3Log) commitQueued(batch []*s3LogOp, errs []error) {
+	l.wmu.Lock()
+	defer l.wmu.Unlock()
+	// A reset is applied on its own, in its place in the queue.
+	for start := 0; start < len(batch); {
+		rest := batch[start:]
+		i := slices.IndexFunc(rest, func(op *s3LogOp) bool { return op.kind == s3RecordReset })
+		var err error
+		switch i {
+		case 0:
+			err, i = l.reset(), 1
+		case -1:
+			err, i = l.commit(rest), len(rest)
+		default:
+			err = l.commit(rest[:i])
 		}
-		l.mu.Unlock()
-		l.wmu.Lock()
-		// A reset is applied on its own, in its place in the queue.
-		for len(batch) > 0 {
-			i := slices.IndexFunc(batch, func(op *s3LogOp) bool { return op.kind == s3RecordReset })
-			var err error
-			switch i {
-			case 0:
-				err, i = l.reset(), 1
-			case -1:
-				err, i = l.commit(batch), len(batch)
-			default:
-				err = l.commit(batch[:i])
-			}
-			for _, op := range batch[:i] {
-				op.done <- err
-			}
-			batch = batch[i:]
+		for j := range i {
+			errs[start+j] = err
 		}
-		l.wmu.Unlock()
+		start += i
 	}
 }
 

@@ -171,6 +171,7 @@ func (p *Processor) Deliver(ctx context.Context, msg *Message) (*Result, error) 
 		hdrEnd:   hdrEnd,
 		controls: controls,
 	}
+	d.res.Subject = subjectOf(data[:hdrEnd])
 	plan := snap.plan(msg.To)
 	if len(plan) == 0 {
 		return d.res, fmt.Errorf("deliver %s: %w", id, ErrNoMatchingRule)

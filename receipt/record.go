@@ -1,6 +1,8 @@
 package receipt
 
 import (
+	"bytes"
+	"mime"
 	"net/netip"
 	"time"
 )
@@ -21,7 +23,8 @@ type Result struct {
 	Recipients []string     `json:"recipients"`
 	Client     Client       `json:"client"`
 	Size       int          `json:"size"`
-	RuleSet    string       `json:"ruleSet"` // the receipt rule set that ran
+	Subject    string       `json:"subject,omitempty"` // the Subject header, RFC 2047 words decoded
+	RuleSet    string       `json:"ruleSet"`           // the receipt rule set that ran
 	Verdicts   Verdicts     `json:"verdicts"`
 	Reply      *Reply       `json:"reply,omitempty"`
 	Rules      []RuleResult `json:"rules"`
@@ -56,4 +59,19 @@ type ActionResult struct {
 	Event          *EventRecord `json:"event,omitempty"` // the notification or invocation this action emitted
 	Error          string       `json:"error,omitempty"`
 	Note           string       `json:"note,omitempty"`
+}
+
+// subjectOf returns the first Subject field of a header block, its RFC 2047
+// encoded words decoded when they can be.
+func subjectOf(header []byte) string {
+	for f := range HeaderFields(header) {
+		if f.Name != nil && bytes.EqualFold(f.Name, []byte("Subject")) {
+			v := f.Value()
+			if dec, err := new(mime.WordDecoder).DecodeHeader(v); err == nil {
+				return dec
+			}
+			return v
+		}
+	}
+	return ""
 }

@@ -47,6 +47,7 @@ func (c *Config) options() []option {
 		{"tls-cert", "SESINBOUND_TLS_CERT", (*stringValue)(&c.TLSCert)},
 		{"tls-key", "SESINBOUND_TLS_KEY", (*stringValue)(&c.TLSKey)},
 		{"admin-token", "SESINBOUND_ADMIN_TOKEN", (*stringValue)(&c.AdminToken)},
+		{"webhook", "SESINBOUND_WEBHOOK", (*stringValue)(&c.Webhook)},
 		{"max-message-size", "SESINBOUND_MAX_MESSAGE_SIZE", (*sizeValue)(&c.MaxMessageBytes)},
 		{"max-recipients", "SESINBOUND_MAX_RECIPIENTS", (*intValue)(&c.MaxRecipients)},
 		{"max-line-length", "SESINBOUND_MAX_LINE_LENGTH", (*intValue)(&c.MaxLineLength)},

@@ -6,13 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log"
 	"os"
 	"strings"
 
-	s3ec "github.com/aws/amazon-s3-encryption-client-go/v4/client"
-	"github.com/aws/amazon-s3-encryption-client-go/v4/commitment"
-	"github.com/aws/amazon-s3-encryption-client-go/v4/materials"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
@@ -21,6 +17,7 @@ import (
 	"github.com/sesinbound/sesinbound/backend"
 	"github.com/sesinbound/sesinbound/emulator"
 	"github.com/sesinbound/sesinbound/encrypt"
+	"github.com/sesinbound/sesinbound/internal/officialdecrypt"
 	"github.com/sesinbound/sesinbound/receipt"
 )
 
@@ -97,19 +94,7 @@ func decrypt(ctx context.Context, args []string, getenv func(string) string, std
 		}
 		body = out.Body
 	} else {
-		kr := materials.NewKmsDecryptOnlyAnyKeyKeyring(clients.KMS, func(o *materials.KeyringOptions) {
-			o.EnableLegacyWrappingAlgorithms = true // SES writes the legacy "kms" wrap
-		})
-		cmm, err := materials.NewCryptographicMaterialsManager(kr)
-		if err != nil {
-			return fmt.Errorf("decrypt %s: %w", where, err)
-		}
-		ec, err := s3ec.New(s3c, cmm, func(o *s3ec.EncryptionClientOptions) {
-			o.Logger = log.New(io.Discard, "", 0)
-			// SES encrypts with AES-GCM without key commitment; v4's default,
-			// REQUIRE_ENCRYPT_REQUIRE_DECRYPT, refuses to read that.
-			o.CommitmentPolicy = commitment.REQUIRE_ENCRYPT_ALLOW_DECRYPT
-		})
+		ec, err := officialdecrypt.NewClient(s3c, clients.KMS)
 		if err != nil {
 			return fmt.Errorf("decrypt %s: %w", where, err)
 		}

@@ -73,6 +73,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return doctor(ctx, args, getenv, stdout, stderr)
 	case "decrypt":
 		return decrypt(ctx, args, getenv, stdout, stderr)
+	case "wait":
+		return wait(ctx, args, getenv, stdout, stderr)
 	case "rules":
 		return rules(ctx, args, getenv, stdout, stderr)
 	case "version":
@@ -95,6 +97,8 @@ Usage:
   sesinbound decrypt [flags] s3://BUCKET/KEY
                                        print a stored message, decrypted with the
                                        official S3 Encryption Client
+  sesinbound wait [flags]              wait until a processed message matches, print its
+                                       ID (exit 0); at the timeout print why (exit 1)
   sesinbound rules export [--aws-addr ADDR] [-o FILE]
                                        write the live configuration of a running
                                        sesinbound (rule sets made through the SES API
@@ -131,6 +135,9 @@ Flags of serve and doctor (each also read from the environment variable shown):
   --log-format FORMAT  SESINBOUND_LOG_FORMAT    text or json (default text)
   --admin-token TOKEN  SESINBOUND_ADMIN_TOKEN   require "Authorization: Bearer TOKEN" for the
                                                 /_sesinbound/ calls that change state
+  --webhook URL        SESINBOUND_WEBHOOK       POST each processed message's record to URL as
+                                                JSON, in the background (3 retries; status at
+                                                GET /_sesinbound/webhook)
 Limits (SES's where it has one; sizes take KB, MB, GB):
   --max-message-size SIZE   SESINBOUND_MAX_MESSAGE_SIZE   default 40MB (552 5.3.4)
   --max-recipients N        SESINBOUND_MAX_RECIPIENTS     default 1000 (452 4.5.3)
@@ -156,6 +163,20 @@ Flags of decrypt:
                                                 for each service without an endpoint of its own
   --s3-endpoint, --kms-endpoint, --s3-path-style  as for serve
   -o, --output FILE                             write the message to FILE instead of stdout
+
+Flags of wait (filters combine; each must match):
+  --to ADDR            an envelope recipient, case-insensitive
+  --from ADDR          the envelope sender
+  --subject TEXT       a substring of the Subject, case-insensitive
+  --rule NAME          a rule that ran
+  --id ID              the SES message ID
+  --bounced STATUS     its DSNs are all in STATUS (sent: wait for the DSN to go)
+  --after CURSOR       only messages newer than CURSOR (GET /_sesinbound/messages "cursor");
+                       without it, messages already received count
+  --timeout D          default 30s
+  --json               print the whole record, not just the ID
+  --aws-addr ADDR      SESINBOUND_AWS_ADDR      sesinbound's endpoint (default: AWS_ENDPOINT_URL,
+                                                else 127.0.0.1:4566)
 
 The health check is GET http://<aws-addr>/_sesinbound/health; what happened to
 each message is at GET http://<aws-addr>/_sesinbound/messages.
