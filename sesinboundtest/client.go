@@ -146,7 +146,7 @@ func (c *Client) Send(ctx context.Context, from string, to []string, raw []byte)
 		return "", err
 	}
 	sc.Quit()
-	// "2.0.0 Ok <message id>", as SES answers.
+	// "OK <message id>", as SES answers; the ID is the last word.
 	fields := strings.Fields(resp.StatusText)
 	if len(fields) == 0 {
 		return "", fmt.Errorf("sesinboundtest: send: a 250 without a message ID: %q", resp.StatusText)
