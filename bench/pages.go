@@ -71,8 +71,18 @@ func openPages(bin, url string, n int, work string) (stop func(), err error) {
 	}
 	for i := range n {
 		tab, _ := chromedp.NewContext(browser) // closed with the browser
+		// The first call makes the tab: made under a deadline, the tab
+		// stops answering once that context ends.
+		if err := chromedp.Do(tab); err != nil {
+			stop()
+			return nil, fmt.Errorf("tab %d: %v", i+1, err)
+		}
 		ctx, cancel := context.WithTimeout(tab, 30*time.Second)
 		err := chromedp.Do(ctx, chromedp.Navigate(url), chromedp.WaitReady(chromedp.ID("rows")))
+		if err == nil {
+			// Each tab follows the live feed (through the shared worker).
+			_, err = chromedp.Run(ctx, chromedp.Poll[bool](`document.getElementById("live").classList.contains("on")`))
+		}
 		cancel()
 		if err != nil {
 			stop()
