@@ -203,6 +203,8 @@ func Start(ctx context.Context, c Config) (_ *Emulator, err error) {
 		ReadHeaderTimeout: 30 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	// Shutdown waits for open requests: end the streams and long polls.
+	e.httpSrv.RegisterOnShutdown(e.Journal.Close)
 
 	// Deliveries run under a context of their own, cancelled only once
 	// Shutdown has let the messages in DATA finish.

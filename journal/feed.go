@@ -99,6 +99,8 @@ func (j *Journal) ServeEvents(w http.ResponseWriter, r *http.Request) {
 			bw.WriteString(": ping\n\n")
 		case <-ctx.Done():
 			return
+		case <-j.closed:
+			return
 		}
 	}
 }

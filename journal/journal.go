@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"sort"
 	"strings"
@@ -41,6 +42,9 @@ type Journal struct {
 	// match: by message ID, by lower-cased recipient, and the others.
 	waitID, waitTo map[string]map[*waiter]struct{}
 	waitAny        map[*waiter]struct{}
+	// closed is closed by Close: streams end and long polls answer now.
+	closed    chan struct{}
+	closeOnce sync.Once
 }
 
 // waiter is a reader blocked until a record matching its filter comes
@@ -76,7 +80,20 @@ func New(max int) *Journal {
 		max = DefaultMax
 	}
 	return &Journal{max: max, byID: map[string]*entry{},
-		waitID: map[string]map[*waiter]struct{}{}, waitTo: map[string]map[*waiter]struct{}{}, waitAny: map[*waiter]struct{}{}}
+		waitID: map[string]map[*waiter]struct{}{}, waitTo: map[string]map[*waiter]struct{}{}, waitAny: map[*waiter]struct{}{},
+		closed: make(chan struct{})}
+}
+
+// ErrClosed is what Wait returns once the Journal is closed.
+var ErrClosed = errors.New("journal: closed")
+
+// Close ends every event stream and makes every long poll, current or
+// later, answer at once with what it has, so that a server's graceful
+// Shutdown (which waits for open requests) is not held up by them for its
+// whole deadline. Records are still kept and read. Close is for
+// http.Server.RegisterOnShutdown; calling it again does nothing.
+func (j *Journal) Close() {
+	j.closeOnce.Do(func() { close(j.closed) })
 }
 
 // Record stores a snapshot of res, replacing an earlier one for the same
@@ -333,6 +350,8 @@ func (j *Journal) Wait(ctx context.Context, q Query) (Page, error) {
 		case <-w.ch:
 		case <-ctx.Done():
 			return p, ctx.Err()
+		case <-j.closed:
+			return p, ErrClosed
 		}
 	}
 }
