@@ -9,7 +9,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/sesinbound/sesinbound/receipt"
@@ -57,20 +56,22 @@ type waiter struct {
 	ch  chan struct{} // capacity 1: signals coalesce
 }
 
+// entry is one record: its snapshot and, once someone has read it, its
+// JSON. One allocation per Record holds both.
 type entry struct {
 	seq  uint64
-	res  *receipt.Result
-	dead bool                   // a newer record of the same message exists
-	json atomic.Pointer[[]byte] // encoded on first read
+	res  receipt.Result // the snapshot; never changed once stored
+	dead bool           // a newer record of the same message exists
+	once sync.Once      // encodes json on the first read, once for all readers
+	json []byte
 }
 
+// encoded is the record's JSON, shared by every reader: the event
+// streams, the list, the long polls and the webhook encode it once
+// between them, however many read it at the same moment.
 func (e *entry) encoded() []byte {
-	if b := e.json.Load(); b != nil {
-		return *b
-	}
-	b := encode(e.res)
-	e.json.Store(&b)
-	return b
+	e.once.Do(func() { e.json = encode(&e.res) })
+	return e.json
 }
 
 // New returns a Journal keeping the newest max messages (DefaultMax when
@@ -104,13 +105,19 @@ func (j *Journal) Close() {
 // records are never read. The receipt.Processor calls Record only once a
 // message is processed: every rule and action run, every event emitted,
 // and the SMTP reply known.
+//
+// Record is on the SMTP path: it allocates the entry (and a copy of the
+// bounces, when there are any) and does O(1) work under the lock besides
+// signalling the waiters whose filter matches, which never blocks. It
+// encodes nothing and writes to no stream: readers do that on their own
+// goroutines.
 func (j *Journal) Record(res *receipt.Result) {
-	snapshot := *res
-	snapshot.Bounces = slices.Clone(res.Bounces)
+	e := &entry{res: *res}
+	e.res.Bounces = slices.Clone(res.Bounces)
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.seq++
-	e := &entry{seq: j.seq, res: &snapshot}
+	e.seq = j.seq
 	if old, ok := j.byID[res.MessageID]; ok {
 		old.dead = true
 	}
@@ -141,7 +148,7 @@ func (j *Journal) Record(res *receipt.Result) {
 
 func (j *Journal) wake(ws map[*waiter]struct{}, e *entry) {
 	for w := range ws {
-		if w.all || w.f.Match(e.res) {
+		if w.all || w.f.Match(&e.res) {
 			w.signal()
 		}
 	}
@@ -300,7 +307,7 @@ func (j *Journal) Read(q Query) Page {
 	if hasAfter || q.Limit <= 0 {
 		i := sort.Search(len(j.entries), func(i int) bool { return j.entries[i].seq > after })
 		for _, e := range j.entries[i:] {
-			if e.dead || !q.Filter.Match(e.res) {
+			if e.dead || !q.Filter.Match(&e.res) {
 				continue
 			}
 			if q.Limit > 0 && len(picked) == q.Limit {
@@ -312,7 +319,7 @@ func (j *Journal) Read(q Query) Page {
 		}
 	} else {
 		for i := len(j.entries) - 1; i >= 0 && len(picked) < q.Limit; i-- {
-			if e := j.entries[i]; !e.dead && q.Filter.Match(e.res) {
+			if e := j.entries[i]; !e.dead && q.Filter.Match(&e.res) {
 				picked = append(picked, e)
 			}
 		}
