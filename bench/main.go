@@ -11,8 +11,9 @@
 //	go run ./bench -rows memory -sizes 10KB -c 8 -cpuprofile prof
 //	                               one cell, with a CPU profile of sesinbound in prof/
 //	go run ./bench -rows memory,watched -sizes 10KB -c 8
-//	                               memory only, alone and with 100 waiters and
-//	                               10 event streams open (-waiters, -feeds)
+//	                               memory only, alone and with 100 waiters,
+//	                               10 event streams open and a webhook
+//	                               (-waiters, -feeds, -webhook=false)
 //
 // Each row drives real SMTP: N messages over C persistent connections, and
 // the latency of each from the end of DATA to the reply. The machines are
@@ -64,6 +65,7 @@ type options struct {
 	profiles string // a directory for the sesinbound rows' CPU profiles
 	waiters  int    // long polls held open on the "watched" row
 	feeds    int    // event streams read on the "watched" row
+	webhook  bool   // the "watched" row also posts every record to a webhook sink
 	million  int    // mails in the scale row
 	baseline string // another checkout, whose memory-only row runs alongside
 }
@@ -90,6 +92,7 @@ func parseOptions(args []string) (options, error) {
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory (logs, data) after the run")
 	fs.IntVar(&o.waiters, "waiters", 100, `long polls held open against the "watched" row (-rows memory,watched)`)
 	fs.IntVar(&o.feeds, "feeds", 10, `event streams read from the "watched" row`)
+	fs.BoolVar(&o.webhook, "webhook", true, `the "watched" row also runs with --webhook, to a sink in this process that accepts every POST`)
 	fs.IntVar(&o.million, "million", 1000000, "mails of 10 KB in the scale row (-rows million), objects in the restart row (-rows restart); neither is in the default run")
 	fs.StringVar(&o.baseline, "baseline", "", "also run the memory-only and --data-dir rows of sesinbound built from this checkout (an A/B in one run)")
 	fs.StringVar(&o.profiles, "cpuprofile", "", "write a CPU profile of each sesinbound row into this directory (go tool pprof)")

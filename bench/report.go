@@ -41,6 +41,7 @@ type report struct {
 	rows    []*row
 	cells   []*cell
 	notes   []string
+	hook    *webhookSink // the watched row's, or nil
 
 	startup     []time.Duration
 	idleRSSKB   int
@@ -105,6 +106,9 @@ func (rep *report) measure(lb *lab) error {
 			}
 		}
 	}
+	if rep.hook != nil {
+		rep.notes = append(rep.notes, rep.hook.note())
+	}
 	if o.rows["rules"] {
 		if err := rep.measureRules(lb); err != nil {
 			return err
@@ -146,7 +150,15 @@ func (rep *report) startRows(lb *lab, rules string) error {
 		add("memory", t)
 	}
 	if o.rows["watched"] {
-		t, err := lb.startSesinbound("sesinbound-watched", sesinboundOpts{rules: rules, bucket: "bench", profile: rep.opts.profileFor("watched")})
+		so := sesinboundOpts{rules: rules, bucket: "bench", profile: rep.opts.profileFor("watched")}
+		if o.webhook {
+			hook, err := lb.startWebhookSink()
+			if err != nil {
+				return err
+			}
+			so.webhook, rep.hook = hook.url, hook
+		}
+		t, err := lb.startSesinbound("sesinbound-watched", so)
 		if err != nil {
 			return err
 		}
@@ -154,6 +166,10 @@ func (rep *report) startRows(lb *lab, rules string) error {
 			return err
 		}
 		t.name = fmt.Sprintf("sesinbound, embedded, memory only, %d waiters + %d event streams", o.waiters, o.feeds)
+		if o.webhook {
+			t.name += " + a webhook"
+			rep.hook.aws = t.aws
+		}
 		add("watched", t)
 	}
 	if o.rows["data-dir"] {

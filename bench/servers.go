@@ -198,6 +198,7 @@ type sesinboundOpts struct {
 	env     []string // e.g. credentials for the external S3
 	bucket  string   // what reset empties
 	profile string   // a CPU profile file, or ""
+	webhook string   // a --webhook URL, or ""
 	bin     string   // the binary; "" for the one under test
 }
 
@@ -220,6 +221,9 @@ func (lb *lab) startSesinbound(name string, o sesinboundOpts) (*target, error) {
 	}
 	if o.profile != "" {
 		args = append(args, "--cpu-profile", o.profile)
+	}
+	if o.webhook != "" {
+		args = append(args, "--webhook", o.webhook)
 	}
 	bin := lb.sesinbound
 	if o.bin != "" {
