@@ -41,7 +41,7 @@ type report struct {
 	rows    []*row
 	cells   []*cell
 	notes   []string
-	hook    *webhookSink // the watched row's, or nil
+	hooks   []*webhookSink // the watched rows' webhooks
 
 	startup     []time.Duration
 	idleRSSKB   int
@@ -106,8 +106,8 @@ func (rep *report) measure(lb *lab) error {
 			}
 		}
 	}
-	if rep.hook != nil {
-		rep.notes = append(rep.notes, rep.hook.note())
+	for _, h := range rep.hooks {
+		rep.notes = append(rep.notes, h.note())
 	}
 	if o.rows["rules"] {
 		if err := rep.measureRules(lb); err != nil {
@@ -150,26 +150,11 @@ func (rep *report) startRows(lb *lab, rules string) error {
 		add("memory", t)
 	}
 	if o.rows["watched"] {
-		so := sesinboundOpts{rules: rules, bucket: "bench", profile: rep.opts.profileFor("watched")}
-		if o.webhook {
-			hook, err := lb.startWebhookSink()
-			if err != nil {
-				return err
-			}
-			so.webhook, rep.hook = hook.url, hook
-		}
-		t, err := lb.startSesinbound("sesinbound-watched", so)
+		t, err := rep.startWatched(lb, "sesinbound-watched", sesinboundOpts{rules: rules, bucket: "bench", profile: rep.opts.profileFor("watched")})
 		if err != nil {
 			return err
 		}
-		if err := lb.watch(t.aws, o.waiters, o.feeds); err != nil {
-			return err
-		}
-		t.name = fmt.Sprintf("sesinbound, embedded, memory only, %d waiters + %d event streams", o.waiters, o.feeds)
-		if o.webhook {
-			t.name += " + a webhook"
-			rep.hook.aws = t.aws
-		}
+		t.name = "sesinbound, embedded, " + t.name
 		add("watched", t)
 	}
 	if o.rows["data-dir"] {
@@ -197,6 +182,14 @@ func (rep *report) startRows(lb *lab, rules string) error {
 			}
 			t.name = "baseline (" + o.baseline + "), memory only"
 			add("baseline-memory", t)
+		}
+		if o.rows["watched"] {
+			t, err := rep.startWatched(lb, "baseline-watched", sesinboundOpts{rules: rules, bucket: "bench", bin: bin})
+			if err != nil {
+				return err
+			}
+			t.name = "baseline (" + o.baseline + "), " + t.name
+			add("baseline-watched", t)
 		}
 		if o.rows["data-dir"] {
 			t, err := lb.startSesinbound("baseline-data-dir", sesinboundOpts{rules: rules, dataDir: true, bucket: "bench", bin: bin})
@@ -239,6 +232,35 @@ func (rep *report) startRows(lb *lab, rules string) error {
 		add("mailpit", t)
 	}
 	return nil
+}
+
+// startWatched starts the watched row: sesinbound with -waiters long
+// polls and -feeds event streams open, and with -webhook a webhook to a
+// sink of its own.
+func (rep *report) startWatched(lb *lab, name string, so sesinboundOpts) (*target, error) {
+	o := rep.opts
+	var hook *webhookSink
+	if o.webhook {
+		var err error
+		if hook, err = lb.startWebhookSink(); err != nil {
+			return nil, err
+		}
+		so.webhook = hook.url
+	}
+	t, err := lb.startSesinbound(name, so)
+	if err != nil {
+		return nil, err
+	}
+	if err := lb.watch(t.aws, o.waiters, o.feeds); err != nil {
+		return nil, err
+	}
+	t.name = fmt.Sprintf("memory only, %d waiters + %d event streams", o.waiters, o.feeds)
+	if hook != nil {
+		t.name += " + a webhook"
+		hook.name, hook.aws = name, t.aws
+		rep.hooks = append(rep.hooks, hook)
+	}
+	return t, nil
 }
 
 // ratios returns, for each round, row a's rate over row b's.

@@ -64,7 +64,8 @@ func (lb *lab) watch(awsAddr string, waiters, feeds int) error {
 // process that reads every POST and answers 204, counting them.
 type webhookSink struct {
 	url  string
-	aws  string // the sesinbound posting to it
+	name string // the row posting to it
+	aws  string // its AWS endpoint
 	hits atomic.Int64
 }
 
@@ -93,8 +94,8 @@ func (s *webhookSink) note() string {
 		resp.Body.Close()
 	}
 	if err != nil {
-		return fmt.Sprintf("watched row's webhook: the sink received %d POSTs; its status: %v", s.hits.Load(), err)
+		return fmt.Sprintf("%s's webhook: the sink received %d POSTs; its status: %v", s.name, s.hits.Load(), err)
 	}
-	return fmt.Sprintf("watched row's webhook: the sink received %d POSTs; sesinbound reports %d posted, %d failed, %d skipped (fell behind its queue)",
-		s.hits.Load(), st.Posted, st.Failed, st.Skipped)
+	return fmt.Sprintf("%s's webhook: the sink received %d POSTs; sesinbound reports %d posted, %d failed, %d skipped (fell behind its queue)",
+		s.name, s.hits.Load(), st.Posted, st.Failed, st.Skipped)
 }
