@@ -18,7 +18,9 @@ type row struct {
 	smtp  string                          // the server's address, for SMTP rows
 	ops   func(size, n, c int) loadResult // for raw backend rows
 	reset func() error
-	noMB  bool // the row moves no message bytes (GenerateDataKey)
+	noMB  bool  // the row moves no message bytes (GenerateDataKey)
+	proc  *proc         // the server, when the benchmark started it
+	cpu0  time.Duration // its CPU once every server had started
 }
 
 func (r *row) run(msg []byte, n, c int) loadResult {
@@ -86,6 +88,11 @@ func (rep *report) measure(lb *lab) error {
 	} else if err := rep.startRows(lb, rules); err != nil {
 		return err
 	}
+	for _, rw := range rep.rows {
+		if rw.proc != nil {
+			rw.cpu0, _ = cpuTime(rw.proc.cmd.Process.Pid)
+		}
+	}
 	for _, size := range o.sizes {
 		msg := message(size)
 		for _, c := range o.conns {
@@ -106,9 +113,13 @@ func (rep *report) measure(lb *lab) error {
 			}
 		}
 	}
+	if len(rep.hooks) > 0 {
+		time.Sleep(2 * time.Second) // the webhooks catch up, inside the CPU figures
+	}
 	for _, h := range rep.hooks {
 		rep.notes = append(rep.notes, h.note())
 	}
+	rep.notes = append(rep.notes, rep.cpuNotes()...)
 	for _, cl := range rep.cells {
 		for _, ab := range [][2]string{{"watched", "memory"}, {"baseline-watched", "baseline-memory"}} {
 			if rs := cl.ratios(ab[0], ab[1]); len(rs) > 0 {
@@ -147,7 +158,7 @@ func (rep *report) startRows(lb *lab, rules string) error {
 	}
 	rep.rows = append(rep.rows, &row{key: "ceiling", name: sink.name, smtp: sink.smtp})
 	add := func(key string, t *target) {
-		rep.rows = append(rep.rows, &row{key: key, name: t.name, smtp: t.smtp, reset: t.reset})
+		rep.rows = append(rep.rows, &row{key: key, name: t.name, smtp: t.smtp, reset: t.reset, proc: t.proc})
 	}
 	if o.rows["memory"] {
 		t, err := lb.startSesinbound("sesinbound-memory", sesinboundOpts{rules: rules, bucket: "bench", profile: rep.opts.profileFor("memory")})
@@ -415,6 +426,49 @@ func (rep *report) markdown() string {
 		}
 	}
 	return b.String()
+}
+
+// cpuNotes gives, for the watched rows and the rows they are compared
+// with, the CPU the sesinbound process used over the rounds (user and
+// system, its every thread) per message it accepted: unlike msgs/s, a
+// figure that other load on the machine hardly moves. The watchers' own
+// side (the stream readers, the webhook's sink) runs in this process and
+// is not in it.
+func (rep *report) cpuNotes() []string {
+	var out []string
+	perMsg := map[string]float64{}
+	for _, key := range []string{"memory", "watched", "baseline-memory", "baseline-watched"} {
+		var rw *row
+		for _, r := range rep.rows {
+			if r.key == key && r.proc != nil {
+				rw = r
+			}
+		}
+		if rw == nil {
+			continue
+		}
+		cpu, err := cpuTime(rw.proc.cmd.Process.Pid)
+		if err != nil {
+			continue
+		}
+		ok := 0
+		for _, cl := range rep.cells {
+			for _, res := range cl.results[key] {
+				ok += res.OK
+			}
+		}
+		if ok == 0 {
+			continue
+		}
+		cpu -= rw.cpu0
+		perMsg[key] = float64(cpu.Microseconds()) / float64(ok)
+		line := fmt.Sprintf("%s: sesinbound used %.2f s of CPU over the rounds, %.0f µs per message accepted", key, cpu.Seconds(), perMsg[key])
+		if base, ok := perMsg[strings.TrimSuffix(key, "watched")+"memory"]; ok && strings.HasSuffix(key, "watched") {
+			line += fmt.Sprintf(" (%.2f × the memory-only row's)", perMsg[key]/base)
+		}
+		out = append(out, line)
+	}
+	return out
 }
 
 func roundRatios(rs []float64) string {
