@@ -18,7 +18,7 @@ type row struct {
 	smtp  string                          // the server's address, for SMTP rows
 	ops   func(size, n, c int) loadResult // for raw backend rows
 	reset func() error
-	noMB  bool  // the row moves no message bytes (GenerateDataKey)
+	noMB  bool          // the row moves no message bytes (GenerateDataKey)
 	proc  *proc         // the server, when the benchmark started it
 	cpu0  time.Duration // its CPU once every server had started
 }
