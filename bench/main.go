@@ -53,21 +53,22 @@ func main() {
 
 // options are the benchmark's flags.
 type options struct {
-	quick    bool
-	rounds   int
-	n        int
-	sizes    []int
-	conns    []int
-	rows     map[string]bool
-	startups int
-	out      string
-	keep     bool
-	profiles string // a directory for the sesinbound rows' CPU profiles
-	waiters  int    // long polls held open on the "watched" row
-	feeds    int    // event streams read on the "watched" row
-	webhook  bool   // the "watched" row also posts every record to a webhook sink
-	million  int    // mails in the scale row
-	baseline string // another checkout, whose memory-only row runs alongside
+	quick     bool
+	rounds    int
+	n         int
+	sizes     []int
+	conns     []int
+	rows      map[string]bool
+	startups  int
+	out       string
+	keep      bool
+	profiles  string // a directory for the sesinbound rows' CPU profiles
+	waiters   int    // long polls held open on the "watched" row
+	feeds     int    // event streams read on the "watched" row
+	webhook   bool   // the "watched" row also posts every record to a webhook sink
+	million   int    // mails in the scale row
+	baseline  string // another checkout, whose memory-only row runs alongside
+	scaleList bool   // list the scale row's bucket in full
 }
 
 // profileFor names the CPU profile of a sesinbound row, or "" for none.
@@ -94,6 +95,7 @@ func parseOptions(args []string) (options, error) {
 	fs.IntVar(&o.feeds, "feeds", 10, `event streams read from the "watched" row`)
 	fs.BoolVar(&o.webhook, "webhook", true, `the "watched" row also runs with --webhook, to a sink in this process that accepts every POST`)
 	fs.IntVar(&o.million, "million", 1000000, "mails of 10 KB in the scale row (-rows million), objects in the restart row (-rows restart); neither is in the default run")
+	fs.BoolVar(&o.scaleList, "scale-list", true, "list the scale row's bucket in full, twice (the first listing computes every ETag)")
 	fs.StringVar(&o.baseline, "baseline", "", "also run the memory-only and --data-dir rows of sesinbound built from this checkout (an A/B in one run)")
 	fs.StringVar(&o.profiles, "cpuprofile", "", "write a CPU profile of each sesinbound row into this directory (go tool pprof)")
 	if err := fs.Parse(args); err != nil {

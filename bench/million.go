@@ -73,57 +73,61 @@ func (rep *report) measureScale(lb *lab, rules string) error {
 	client := s3Client("http://"+awsAddr, "test", "test")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
-	var keys []string
-	for i := range 2 {
-		keys = keys[:0]
-		listStart := time.Now()
-		pager := s3.NewListObjectsV2Paginator(client, &s3.ListObjectsV2Input{Bucket: aws.String("bench")})
-		for pager.HasMorePages() {
-			page, err := pager.NextPage(ctx)
-			if err != nil {
-				return fmt.Errorf("scale: list: %w", err)
-			}
-			for _, o := range page.Contents {
-				keys = append(keys, aws.ToString(o.Key))
-			}
+	// Read back the first and last keys written, and a random sample
+	// between, before any listing computes ETags.
+	res.readBack, res.readFailed = readSample(ctx, client, n, len(msg))
+	res.peakRSSKB, _ = rssKB(p.cmd.Process.Pid, "VmHWM")
+	if rep.opts.scaleList {
+		keys, first, again, err := listTwice(ctx, client, "bench")
+		if err != nil {
+			return err
 		}
-		took := time.Since(listStart)
-		if i == 0 {
-			res.listTime, res.listKeys = took, len(keys)
-		} else {
-			res.relist = took
-		}
-		progress("scale: listed %d keys in %s", len(keys), took.Round(time.Millisecond))
+		res.listKeys, res.listTime, res.relist = len(keys), first, again
+		res.peakRSSKB, _ = rssKB(p.cmd.Process.Pid, "VmHWM")
 	}
+	rep.scale = res
+	return nil
+}
 
-	// Read back the first and last keys and a random sample between.
-	sample := []string{}
-	if len(keys) > 0 {
-		sample = append(sample, keys[0], keys[len(keys)-1])
-		rng := rand.New(rand.NewPCG(1, 2))
-		for range min(1000, len(keys)) {
-			sample = append(sample, keys[rng.IntN(len(keys))])
+// readSample reads objects back by their keys: the message IDs are not
+// known to the load generator, so it lists the first page for the first
+// keys and takes random keys from pages at random start points.
+func readSample(ctx context.Context, client *s3.Client, n, minSize int) (ok, failed int) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var keys []string
+	for i := range 20 {
+		in := &s3.ListObjectsV2Input{Bucket: aws.String("bench"), MaxKeys: aws.Int32(50)}
+		if i > 0 {
+			// A random point in the key space of base32hex message IDs.
+			const digits = "0123456789abcdefghijklmnopqrstuv"
+			in.StartAfter = aws.String("mail/" + string(digits[rng.IntN(32)]) + string(digits[rng.IntN(32)]))
+		}
+		page, err := client.ListObjectsV2(ctx, in)
+		if err != nil {
+			failed++
+			continue
+		}
+		for _, o := range page.Contents {
+			keys = append(keys, aws.ToString(o.Key))
 		}
 	}
-	for _, k := range sample {
+	for _, k := range keys {
 		out, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("bench"), Key: aws.String(k)})
 		if err != nil {
-			res.readFailed++
+			failed++
 			continue
 		}
 		got, err := io.Copy(io.Discard, out.Body)
 		out.Body.Close()
 		// The object is the encrypted mail with SES's headers: longer than
 		// what was sent.
-		if err != nil || got < int64(len(msg)) {
-			res.readFailed++
+		if err != nil || got < int64(minSize) {
+			failed++
 			continue
 		}
-		res.readBack++
+		ok++
 	}
-	res.peakRSSKB, _ = rssKB(p.cmd.Process.Pid, "VmHWM")
-	rep.scale = res
-	return nil
+	return ok, failed
 }
 
 func (res *scaleResult) markdown(b *strings.Builder) {
@@ -144,7 +148,38 @@ func (res *scaleResult) markdown(b *strings.Builder) {
 		}
 	}
 	fmt.Fprintf(b, "\n- Peak RSS (VmHWM): %.0f MB.\n", float64(res.peakRSSKB)/1024)
-	fmt.Fprintf(b, "- ListObjectsV2, every page of 1000 through the SDK over HTTP: %d keys in %s the first time (which computes the MD5 ETags that in-process puts leave to first use), %s the second.\n",
-		res.listKeys, res.listTime.Round(time.Millisecond), res.relist.Round(time.Millisecond))
-	fmt.Fprintf(b, "- Read back with GetObject: %d of %d sampled objects (the first, the last and random ones), %d failed.\n\n", res.readBack, res.readBack+res.readFailed, res.readFailed)
+	if res.listKeys == 0 {
+		b.WriteString("- Not listed (-scale-list=false).\n")
+	} else {
+		fmt.Fprintf(b, "- ListObjectsV2, every page of 1000 through the SDK over HTTP: %d keys in %s the first time (which computes the MD5 ETags that in-process puts leave to first use), %s the second.\n",
+			res.listKeys, res.listTime.Round(time.Millisecond), res.relist.Round(time.Millisecond))
+	}
+	fmt.Fprintf(b, "- Read back with GetObject, before any listing: %d of %d sampled objects (pages of 50 keys from random points of the key space), %d failed.\n\n", res.readBack, res.readBack+res.readFailed, res.readFailed)
+}
+
+// listTwice lists a bucket in full twice, with every page of 1000 through
+// the SDK, and times each.
+func listTwice(ctx context.Context, client *s3.Client, bucket string) (keys []string, first, again time.Duration, err error) {
+	for i := range 2 {
+		keys = keys[:0]
+		listStart := time.Now()
+		pager := s3.NewListObjectsV2Paginator(client, &s3.ListObjectsV2Input{Bucket: aws.String(bucket)})
+		for pager.HasMorePages() {
+			page, err := pager.NextPage(ctx)
+			if err != nil {
+				return nil, 0, 0, fmt.Errorf("list %s: %w", bucket, err)
+			}
+			for _, o := range page.Contents {
+				keys = append(keys, aws.ToString(o.Key))
+			}
+		}
+		took := time.Since(listStart)
+		if i == 0 {
+			first = took
+		} else {
+			again = took
+		}
+		progress("listed %d keys in %s", len(keys), took.Round(time.Millisecond))
+	}
+	return keys, first, again, nil
 }

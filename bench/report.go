@@ -513,7 +513,11 @@ func (rep *report) targets() []goal {
 	ratio("embedded, `--data-dir`, 10 KB × 8 connections", "≥ 0.9 × durable ceiling msgs/s", 10000, 8, "data-dir", "durable-ceiling", 0.9)
 	ratio("local-kms + versitygw, 10 KB × 8 connections", "≥ 0.85 × versitygw's raw PutObject rate", 10000, 8, "backends", "versitygw-put", 0.85)
 	ratio("embedded, memory only, 1 MB × 8 connections", "≥ 0.7 × ceiling MB/s", 1000000, 8, "memory", "ceiling", 0.7)
-	ratio("memory only with 100 waiters, 10 event streams and a webhook, 10 KB × 8 connections", "≥ 0.95 × memory only msgs/s, same round", 10000, 8, "watched", "memory", 0.95)
+	watched := fmt.Sprintf("memory only with %d waiters and %d event streams", rep.opts.waiters, rep.opts.feeds)
+	if rep.opts.webhook {
+		watched += " and a webhook"
+	}
+	ratio(watched+", 10 KB × 8 connections", "≥ 0.95 × memory only msgs/s, same round", 10000, 8, "watched", "memory", 0.95)
 	g := goal{measure: "200 rules against 1 rule", target: "≥ 0.95 ×"}
 	if len(rep.rulesRatios) > 0 {
 		m := median(rep.rulesRatios)
@@ -544,19 +548,23 @@ func (rep *report) targets() []goal {
 	if sc := rep.scale; sc != nil && len(sc.slices) > 0 {
 		g = goal{measure: fmt.Sprintf("%d × 10 KB, default mode: peak RSS", sc.n), target: "< 300 MB, every object readable",
 			measured: fmt.Sprintf("%.0f MB, %d of %d read back", float64(sc.peakRSSKB)/1024, sc.readBack, sc.readBack+sc.readFailed)}
-		g.ok = sc.peakRSSKB < 300*1024 && sc.readFailed == 0 && sc.listKeys >= sc.n // and SES's setup notification
+		g.ok = sc.peakRSSKB < 300*1024 && sc.readFailed == 0 && (sc.listKeys >= sc.n || sc.listKeys == 0) // and SES's setup notification
 		gs = append(gs, g)
 		first, last := sc.slices[0], sc.slices[len(sc.slices)-1]
 		g = goal{measure: "the same: msgs/s of the last tenth against the first", target: "no decay (≥ 0.9 ×)",
 			measured: fmt.Sprintf("%.2f × (%.0f against %.0f)", last.rate/first.rate, last.rate, first.rate)}
 		g.ok = last.rate >= 0.9*first.rate
 		gs = append(gs, g)
-		gs = append(gs, goal{measure: fmt.Sprintf("ListObjectsV2 over %d keys, every page", sc.listKeys), target: "linear (reported)",
-			measured: fmt.Sprintf("%s (again: %s)", sc.listTime.Round(time.Millisecond), sc.relist.Round(time.Millisecond)), ok: true})
+		if sc.listKeys > 0 {
+			gs = append(gs, goal{measure: fmt.Sprintf("ListObjectsV2 over %d keys, every page", sc.listKeys), target: "linear (reported)",
+				measured: fmt.Sprintf("%s (again: %s)", sc.listTime.Round(time.Millisecond), sc.relist.Round(time.Millisecond)), ok: true})
+		}
 	}
 	if r := rep.restart; r != nil {
 		gs = append(gs, goal{measure: fmt.Sprintf("restart on %d objects, `--data-dir`: exec to the 220", r.n), target: "seconds (≤ 10 s)",
 			measured: r.startup.Round(time.Millisecond).String(), ok: r.startup <= 10*time.Second})
+		gs = append(gs, goal{measure: fmt.Sprintf("ListObjectsV2 over those %d keys, every page", r.listKeys), target: "linear (reported)",
+			measured: fmt.Sprintf("%s (again: %s)", r.listed.Round(time.Millisecond), r.relisted.Round(time.Millisecond)), ok: true})
 	}
 	return gs
 }

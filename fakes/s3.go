@@ -19,8 +19,9 @@ import (
 	"github.com/google/btree"
 )
 
-// S3 is an embedded Amazon S3 holding buckets and objects in memory, or on
-// disk with WithS3DataDir. Its methods have the signatures of *s3.Client,
+// S3 is an embedded Amazon S3 holding buckets and objects for the life of
+// the process (their bodies in unlinked temporary files, only an index in
+// memory), or durably on disk with WithS3DataDir. Its methods have the signatures of *s3.Client,
 // so it stands in for one without an adapter, and ServeHTTP serves the S3
 // REST API. An S3 is safe for concurrent use.
 type S3 struct {
@@ -54,7 +55,8 @@ type s3Config struct {
 type S3Option func(*s3Config)
 
 // WithS3DataDir keeps buckets and objects under dir, where they survive a
-// restart; "" (the default) keeps them in memory only.
+// restart; "" (the default) keeps them for the life of the process only
+// (see WithS3TempDir).
 func WithS3DataDir(dir string) S3Option { return func(c *s3Config) { c.dataDir = dir } }
 
 // WithS3TempDir sets where an S3 without a data directory keeps object
@@ -139,7 +141,7 @@ func (o *s3Object) etag() string {
 		h := md5.New()
 		bp := s3CopyBuffers.Get().(*[]byte)
 		defer s3CopyBuffers.Put(bp)
-		if _, err := io.CopyBuffer(h, io.NewSectionReader(o.seg.f, o.offset, o.Size), *bp); err != nil {
+		if _, err := io.CopyBuffer(h, io.NewSectionReader(o.seg, o.offset, o.Size), *bp); err != nil {
 			return
 		}
 		o.lazyETag = `"` + hex.EncodeToString(h.Sum(nil)) + `"`
@@ -248,6 +250,9 @@ func (s *S3) newBucket(name string, created time.Time, dir string) *s3Bucket {
 	b := &s3Bucket{name: name, created: created, dir: dir, index: newS3Index()}
 	b.log = &s3Log{dir: dir, spill: s.cfg.spill, durable: dir != "", s: s, b: b}
 	b.log.queue.Commit = b.log.commitQueued
+	if dir == "" {
+		b.log.stage = newS3Stage()
+	}
 	return b
 }
 

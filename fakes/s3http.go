@@ -672,7 +672,12 @@ func (s *S3) httpDeleteObjects(w http.ResponseWriter, r *http.Request, bucket st
 	if err := xml.Unmarshal(data, &req); err != nil || len(req.Objects) == 0 || len(req.Objects) > s3MaxDeleteObjects {
 		return s3Err("MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema")
 	}
-	if _, err := s.bucket(bucket); err != nil {
+	keys := make([]string, len(req.Objects))
+	for i, o := range req.Objects {
+		keys[i] = o.Key
+	}
+	errs, err := s.deleteObjects(bucket, keys)
+	if err != nil {
 		return err
 	}
 	type deleted struct {
@@ -687,8 +692,8 @@ func (s *S3) httpDeleteObjects(w http.ResponseWriter, r *http.Request, bucket st
 		Deleted []deleted `xml:"Deleted"`
 		Errors  []failed  `xml:"Error"`
 	}{}
-	for _, o := range req.Objects {
-		err := s.deleteObject(bucket, o.Key)
+	for i, o := range req.Objects {
+		err := errs[i]
 		if err == nil && o.VersionID != "" && o.VersionID != "null" {
 			err = s3Err("NoSuchVersion", "The specified version does not exist.")
 		}

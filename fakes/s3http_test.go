@@ -614,7 +614,12 @@ func TestS3HTTPMultipart(t *testing.T) {
 }
 
 func TestS3HTTPCopyAndDeleteObjects(t *testing.T) {
-	s := s3New(t, fakes.WithBuckets("src", "dst"))
+	t.Run("memory", func(t *testing.T) { testS3HTTPCopyAndDeleteObjects(t) })
+	t.Run("data dir", func(t *testing.T) { testS3HTTPCopyAndDeleteObjects(t, fakes.WithS3DataDir(t.TempDir())) })
+}
+
+func testS3HTTPCopyAndDeleteObjects(t *testing.T, opts ...fakes.S3Option) {
+	s := s3New(t, append(opts, fakes.WithBuckets("src", "dst"))...)
 	client, _, _ := serve(t, s, nil)
 	ctx := t.Context()
 	s3Put(t, s, "src", "a b/ü", []byte("original"), map[string]string{"m": "1"})

@@ -163,6 +163,8 @@ type s3Segment struct {
 	f    *os.File
 	refs atomic.Int64
 	size int64 // bytes written; touched by the log's writer only
+
+	stage *s3Stage // in memory mode, where records wait to be written
 }
 
 // acquire takes a reference, and fails once the segment is closed.
@@ -206,6 +208,8 @@ type s3Log struct {
 	w      *bufio.Writer
 
 	live int64 // bytes of the records in the index; guarded by S3.mu
+
+	stage *s3Stage // in memory mode
 }
 
 // s3LogOp is a put, a delete or a reset waiting to be appended.
@@ -235,6 +239,30 @@ func (l *s3Log) delete(key string) error {
 // emptyAll removes every object and gives the space back: see reset.
 func (l *s3Log) emptyAll() error {
 	return l.submit(&s3LogOp{kind: s3RecordReset})
+}
+
+// deleteMany removes keys; with a data directory every tombstone is queued
+// at once, so they share a sync.
+func (l *s3Log) deleteMany(keys []string) []error {
+	errs := make([]error, len(keys))
+	if !l.durable {
+		for i, k := range keys {
+			errs[i] = l.delete(k)
+		}
+		return errs
+	}
+	// Queued from as many goroutines, they wait together, so the group
+	// commit takes them in one or two batches.
+	var wg sync.WaitGroup
+	for i, k := range keys {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = l.queue.Do(&s3LogOp{kind: s3RecordDelete, meta: s3Meta{Key: k}})
+		}()
+	}
+	wg.Wait()
+	return errs
 }
 
 func (l *s3Log) submit(op *s3LogOp) error {
@@ -289,19 +317,28 @@ func (l *s3Log) commit(batch []*s3LogOp) error {
 		seg.size = start
 		return err
 	}
-	l.w.Reset(seg.f)
-	for _, op := range batch {
-		if op.kind == s3RecordDelete && !l.durable {
-			continue // nothing to replay in memory mode
+	if l.durable {
+		l.w.Reset(seg.f)
+		for _, op := range batch {
+			e, err := l.appendRecord(l.w, op, seg)
+			if err != nil {
+				return fail(err)
+			}
+			op.entry = e
 		}
-		e, err := l.appendRecord(l.w, op, seg)
-		if err != nil {
+		if err := l.w.Flush(); err != nil {
 			return fail(err)
 		}
-		op.entry = e
-	}
-	if err := l.w.Flush(); err != nil {
-		return fail(err)
+	} else {
+		for _, op := range batch {
+			if op.kind == s3RecordDelete {
+				continue // nothing to replay in memory mode
+			}
+			if err := l.stageOrWrite(op, seg); err != nil {
+				seg.size = start
+				return err
+			}
+		}
 	}
 	if l.durable {
 		if err := datasync(seg.f); err != nil {
@@ -359,9 +396,45 @@ func (l *s3Log) remove(key string) {
 	}
 }
 
+// stageOrWrite appends a memory-mode record: a small one through the
+// stage, a large one straight into the file.
+func (l *s3Log) stageOrWrite(op *s3LogOp, seg *s3Segment) error {
+	at := seg.size
+	if op.body != nil && op.body.size > s3StageMaxBody {
+		l.w.Reset(&s3OffsetWriter{f: seg.f, off: at})
+		e, err := l.appendRecord(l.w, op, seg)
+		if err == nil {
+			err = l.w.Flush()
+		}
+		if err != nil {
+			return err
+		}
+		op.entry = e
+		return nil
+	}
+	_, err := l.stage.stageRecord(seg, at, func(w io.Writer) error {
+		e, err := l.appendRecord(w, op, seg)
+		op.entry = e
+		return err
+	})
+	return err
+}
+
+// s3OffsetWriter writes to f from off on.
+type s3OffsetWriter struct {
+	f   *os.File
+	off int64
+}
+
+func (w *s3OffsetWriter) Write(p []byte) (int, error) {
+	n, err := w.f.WriteAt(p, w.off)
+	w.off += int64(n)
+	return n, err
+}
+
 // appendRecord writes op's record at the end of seg (through w) and returns
 // the entry it publishes (nil for a delete or a reset).
-func (l *s3Log) appendRecord(w *bufio.Writer, op *s3LogOp, seg *s3Segment) (*s3Entry, error) {
+func (l *s3Log) appendRecord(w io.Writer, op *s3LogOp, seg *s3Segment) (*s3Entry, error) {
 	meta, err := json.Marshal(op.meta)
 	if err != nil {
 		return nil, err
@@ -427,7 +500,7 @@ func (l *s3Log) newSegmentFile(n int) (*s3Segment, error) {
 		if err != nil {
 			return nil, err
 		}
-		g := &s3Segment{num: n, f: f}
+		g := &s3Segment{num: n, f: f, stage: l.stage}
 		if os.Remove(f.Name()) != nil {
 			g.path = f.Name() // a system that cannot unlink an open file: removed when released
 		}
@@ -469,6 +542,10 @@ func (l *s3Log) openSegment() error {
 // every segment before it (see the top of this file); the caller holds
 // wmu. With reset, nothing is live: the log is emptied.
 func (l *s3Log) compact(reset bool) error {
+	if l.stage != nil {
+		// The old segments are read, then released, whole.
+		l.stage.drain()
+	}
 	hook := l.s.cfg.compactHook
 	if hook == nil {
 		hook = func(string) {}
@@ -485,7 +562,7 @@ func (l *s3Log) compact(reset bool) error {
 		return err
 	}
 	tmp := f.Name()
-	g := &s3Segment{num: n, f: f}
+	g := &s3Segment{num: n, f: f, stage: l.stage}
 	g.refs.Store(1)
 	abandon := func(err error) error {
 		f.Close()
@@ -529,7 +606,7 @@ func (l *s3Log) compact(reset bool) error {
 		}
 		l.s.mu.RUnlock()
 		for _, r := range page {
-			if _, err := io.Copy(w, io.NewSectionReader(r.seg.f, r.at, r.size)); err != nil {
+			if _, err := io.Copy(w, io.NewSectionReader(r.seg, r.at, r.size)); err != nil {
 				return abandon(err)
 			}
 			g.size += r.size
@@ -615,6 +692,9 @@ func (l *s3Log) reset() error {
 func (l *s3Log) close() error {
 	l.wmu.Lock()
 	defer l.wmu.Unlock()
+	if l.stage != nil {
+		l.stage.drain()
+	}
 	for _, g := range l.segs {
 		if !l.durable && g.path != "" {
 			os.Remove(g.path)
@@ -950,7 +1030,7 @@ func s3JSONString(b []byte) (string, []byte, bool) {
 // at (read under the lock with g).
 func (e *s3Entry) readMetaAt(g *s3Segment, at int64) (s3Meta, error) {
 	buf := make([]byte, e.metaLen)
-	if _, err := g.f.ReadAt(buf, at+s3RecordHeader); err != nil {
+	if _, err := g.ReadAt(buf, at+s3RecordHeader); err != nil {
 		return s3Meta{}, err
 	}
 	var m s3Meta

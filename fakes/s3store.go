@@ -319,7 +319,7 @@ func (s *S3) rememberETag(b *s3Bucket, key string, seg *s3Segment, at int64, eta
 // section returns bytes [r.start, r.end) of the body. Closing it releases
 // the handle.
 func (h s3Handle) section(r s3Range) io.ReadCloser {
-	return &s3Section{io.NewSectionReader(h.seg.f, h.offset+r.start, r.end-r.start), h.release}
+	return &s3Section{io.NewSectionReader(h.seg, h.offset+r.start, r.end-r.start), h.release}
 }
 
 // s3Section is an object's body being read.
@@ -354,6 +354,32 @@ func (s *S3) deleteObject(bucket, key string) error {
 		return s3Internal("delete object", err)
 	}
 	return nil
+}
+
+// deleteObjects removes keys, as deleteObject does each; the tombstones
+// share one sync. It returns an error for each key.
+func (s *S3) deleteObjects(bucket string, keys []string) ([]error, error) {
+	b, err := s.bucket(bucket)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	var present []string
+	var at []int
+	for i, k := range keys {
+		if _, ok := b.index.Get(&s3Entry{key: k}); ok {
+			present = append(present, k)
+			at = append(at, i)
+		}
+	}
+	s.mu.RUnlock()
+	errs := make([]error, len(keys))
+	for j, err := range b.log.deleteMany(present) {
+		if err != nil && !isAPICode(err, "NoSuchBucket") {
+			errs[at[j]] = s3Internal("delete object", err)
+		}
+	}
+	return errs, nil
 }
 
 // s3Range is the part of an object a GET returns: bytes [start, end).
