@@ -1,17 +1,13 @@
 package journal
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/url"
 	"sync"
 	"time"
 )
@@ -38,8 +34,6 @@ type Webhook struct {
 
 	mu     sync.Mutex
 	status WebhookStatus
-
-	direct *directConn // Run's own connection, when it can post without Client
 }
 
 // WebhookStatus is what a Webhook did, served at /_sesinbound/webhook.
@@ -81,10 +75,6 @@ func (h *Webhook) Run(ctx context.Context, j *Journal) {
 	if q.After == nil {
 		head := j.Head()
 		q.After = &head
-	}
-	if h.Client == nil {
-		h.direct = newDirectConn(h.URL)
-		defer h.direct.close()
 	}
 	w := j.watch(Filter{}, true)
 	defer j.unwatch(w)
@@ -172,9 +162,6 @@ func (h *Webhook) try(ctx context.Context, client *http.Client, it Item) error {
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Sesinbound-Message-Id", it.ID)
 	req.Header.Set(CursorHeader, it.Cursor.String())
-	if h.direct != nil && h.direct.ok {
-		return h.direct.post(req, h.URL)
-	}
 	resp, err := client.Do(req)
 	if err != nil {
 		return err
@@ -202,98 +189,4 @@ func (h *Webhook) Handler() http.Handler {
 		b, _ := json.Marshal(h.Status())
 		writeJSON(w, http.StatusOK, append(b, '\n'))
 	})
-}
-
-// directTimeout bounds one POST on a directConn, as Client's timeout does.
-const directTimeout = 10 * time.Second
-
-// directConn is the webhook's own keep-alive connection to a plain
-// http:// URL that no proxy serves. A POST on it is one write and one read
-// on Run's goroutine, written and parsed by net/http (Request.Write,
-// ReadResponse): http.Client hands every request to two goroutines of its
-// transport and back, which costs several times the CPU, and the CPU is
-// shared with the SMTP path. A 3xx is a failure here, as a webhook
-// answer should not redirect.
-type directConn struct {
-	ok   bool   // the URL suits; else the Client path is used
-	addr string // host:port
-	c    net.Conn
-	br   *bufio.Reader
-	bw   *bufio.Writer
-}
-
-func newDirectConn(rawURL string) *directConn {
-	u, err := url.Parse(rawURL)
-	if err != nil || u.Scheme != "http" || u.Host == "" {
-		return &directConn{}
-	}
-	probe := &http.Request{URL: u, Header: http.Header{}}
-	if p, err := http.ProxyFromEnvironment(probe); err != nil || p != nil {
-		return &directConn{} // the proxy is the Client's business
-	}
-	addr := u.Host
-	if u.Port() == "" {
-		addr = net.JoinHostPort(u.Hostname(), "80")
-	}
-	return &directConn{ok: true, addr: addr}
-}
-
-// post sends req and reads the answer. A kept connection the server
-// closed meanwhile fails before any answer: then it dials again once.
-func (d *directConn) post(req *http.Request, url string) error {
-	reused := d.c != nil
-	err := d.roundTrip(req, url)
-	if err != nil && reused && errors.Is(err, errStale) {
-		if req.Body, err = req.GetBody(); err != nil {
-			return err
-		}
-		err = d.roundTrip(req, url)
-	}
-	return err
-}
-
-var errStale = errors.New("the kept connection was closed")
-
-func (d *directConn) roundTrip(req *http.Request, url string) error {
-	if d.c == nil {
-		c, err := net.DialTimeout("tcp", d.addr, directTimeout)
-		if err != nil {
-			return err
-		}
-		d.c, d.br, d.bw = c, bufio.NewReader(c), bufio.NewWriter(c)
-	}
-	d.c.SetDeadline(time.Now().Add(directTimeout))
-	if err := req.Write(d.bw); err != nil {
-		d.close()
-		return err
-	}
-	if err := d.bw.Flush(); err != nil {
-		d.close()
-		return fmt.Errorf("%w: %v", errStale, err)
-	}
-	resp, err := http.ReadResponse(d.br, req)
-	if err != nil {
-		d.close()
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) {
-			return fmt.Errorf("%w: %v", errStale, err)
-		}
-		return err
-	}
-	_, err = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	var one [1]byte
-	if n, _ := resp.Body.Read(one[:]); err != nil || n > 0 || resp.Close {
-		d.close() // not read to its end, or the server closes: start afresh
-	}
-	resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("%s answered %s", url, resp.Status)
-	}
-	return nil
-}
-
-func (d *directConn) close() {
-	if d.c != nil {
-		d.c.Close()
-		d.c, d.br, d.bw = nil, nil, nil
-	}
 }
