@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -377,5 +379,36 @@ Rules:
 				t.Errorf("control headers reached the stored message:\n%s", stored)
 			}
 		})
+	}
+}
+
+// A notification for mail with non-ASCII headers carries them decoded in
+// commonHeaders (a Japanese ISO-2022-JP subject and display name) and as
+// written in mail.headers, through the real binary and its SNS action.
+func TestNotificationNonASCIIHeaders(t *testing.T) {
+	h := newHook(t, nil)
+	inst := start(t, nil, "--config", writeFile(t, "rules.yaml", everyAction(h)))
+	msg, err := os.ReadFile(filepath.Join("..", "receipt", "testdata", "mime", "iso-2022-jp-subject.eml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := sendMail(inst.SMTPAddr, "taro@example.jp", []string{"inbox@example.com"}, msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s3rec := message(t, inst, id)["rules"].([]any)[0].(map[string]any)["actions"].([]any)[1].(map[string]any)
+	payload, _ := json.Marshal(s3rec["event"].(map[string]any)["payload"])
+	var n receipt.Notification
+	if err := json.Unmarshal(payload, &n); err != nil {
+		t.Fatal(err)
+	}
+	ch := n.Mail.CommonHeaders
+	if ch.Subject == nil || *ch.Subject != "会議の議事録" || len(ch.From) != 1 || ch.From[0] != "山田太郎 <taro@example.jp>" {
+		t.Errorf("commonHeaders = %s", payload)
+	}
+	for _, hd := range n.Mail.Headers {
+		if hd.Name == "Subject" && !strings.HasPrefix(hd.Value, "=?ISO-2022-JP?B?") {
+			t.Errorf("mail.headers Subject = %q, want it as written", hd.Value)
+		}
 	}
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/sesinbound/sesinbound/receipt"
 	"github.com/sesinbound/sesinbound/sesapi"
 	"github.com/sesinbound/sesinbound/smtpd"
+	"github.com/sesinbound/sesinbound/web"
 )
 
 // StartupTimeout bounds bootstrap and the self-check against backends.
@@ -42,10 +43,13 @@ type Emulator struct {
 	Journal   *journal.Journal
 	Faults    *faults.Registry
 	Processor *receipt.Processor
-	Webhook   *journal.Webhook // nil without Config.Webhook
+	// Findings are the startup self-check's results, shown on the page.
+	Findings []backend.Finding
+	Webhook  *journal.Webhook // nil without Config.Webhook
 	// SES is the SES API over the live configuration.
 	SES *sesapi.Service
 
+	cfg     Config
 	log     *slog.Logger
 	smtpLn  net.Listener
 	awsLn   net.Listener
@@ -69,46 +73,20 @@ func Start(ctx context.Context, c Config) (_ *Emulator, err error) {
 	if getenv == nil {
 		getenv = func(string) string { return "" }
 	}
-	file := c.Rules
-	if file == nil {
-		file = receipt.DefaultRules()
-		if c.ConfigPath != "" {
-			if file, err = receipt.LoadRules(c.ConfigPath); err != nil {
-				return nil, err
-			}
-		}
-	}
-
-	e := &Emulator{log: log, errc: make(chan error, 2)}
+	e := &Emulator{cfg: c, log: log, errc: make(chan error, 2)}
 	defer func() {
 		if err != nil {
 			e.Close()
 		}
 	}()
-	// The live configuration: what --data-dir saved, then the rules file
-	// (or, with neither, the built-in rule) as its named set, made active.
-	sesCfg := sesapi.Config{
-		AccountID: file.AccountID, Region: file.Region,
-		Topics: file.Topics, Functions: file.Functions,
-		Log: log,
-		Apply: func(rs *receipt.RuleSet) {
-			if p := e.Processor; p != nil {
-				p.SetRules(rs)
-			}
-		},
-	}
-	if c.DataDir != "" {
-		sesCfg.Store = sesapi.NewStore(c.DataDir)
-	}
-	e.SES = sesapi.New(sesCfg)
-	restored, err := e.SES.Load()
-	if err != nil {
-		return nil, fmt.Errorf("restore the SES configuration: %w", err)
-	}
-	if !restored || c.ConfigPath != "" || c.Rules != nil {
-		if err := e.SES.Import(file); err != nil {
-			return nil, fmt.Errorf("load the rules into the SES configuration: %w", err)
+	var file *receipt.RuleSet
+	e.SES, file, err = OpenSES(c, log, func(rs *receipt.RuleSet) {
+		if p := e.Processor; p != nil {
+			p.SetRules(rs)
 		}
+	}, true)
+	if err != nil {
+		return nil, err
 	}
 	rules := e.SES.RuleSet()
 	e.Rules = rules
@@ -137,7 +115,8 @@ func Start(ctx context.Context, c Config) (_ *Emulator, err error) {
 	for _, r := range created {
 		log.Info("created "+r, slog.String("s3", be.S3Name), slog.String("kms", be.KMSName))
 	}
-	for _, f := range be.Checks(startCtx, rules) {
+	e.Findings = be.Checks(startCtx, rules)
+	for _, f := range e.Findings {
 		switch f.Severity {
 		case backend.Warn:
 			log.Warn(f.Detail, slog.String("check", f.Check))
@@ -193,10 +172,17 @@ func Start(ctx context.Context, c Config) (_ *Emulator, err error) {
 		control.Handle("/_sesinbound/webhook", e.Webhook.Handler())
 	}
 	control.Handle("/_sesinbound/config", configHandler(e.SES))
+	control.HandleFunc("GET /_sesinbound/status", e.statusHandler)
+	readS3, err := e.readClients(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	page := &web.Server{Journal: e.Journal, S3: readS3, KMS: be.KMS, Log: log}
+	page.Register(control)
 	e.httpSrv = &http.Server{
 		Handler: &endpoint.Router{
 			AWS:         fakes.Handler(be.FakeS3, be.FakeKMS),
-			Control:     endpoint.RequireToken(c.AdminToken, control),
+			Control:     endpoint.SameSite(endpoint.RequireToken(c.AdminToken, control)),
 			SES:         e.SES,
 			IsSESAction: sesapi.IsOperation,
 		},
@@ -348,6 +334,47 @@ func newRouter(ctx context.Context, rules *receipt.RuleSet, signer *events.Signe
 		r.Lambda = lambda.NewFromConfig(cfg, func(o *lambda.Options) { o.BaseEndpoint = aws.String(lambdaURL) })
 	}
 	return r, nil
+}
+
+// OpenSES builds the live SES configuration serve starts with: what
+// --data-dir saved, then the rules file (or, with neither, the built-in
+// rule) as its named set, made active. It returns the rules file as
+// loaded too. With save, the service keeps --data-dir up to date and
+// hands every change to apply; without (doctor), it writes nothing.
+func OpenSES(c Config, log *slog.Logger, apply func(*receipt.RuleSet), save bool) (*sesapi.Service, *receipt.RuleSet, error) {
+	file := c.Rules
+	if file == nil {
+		file = receipt.DefaultRules()
+		if c.ConfigPath != "" {
+			var err error
+			if file, err = receipt.LoadRules(c.ConfigPath); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	cfg := sesapi.Config{
+		AccountID: file.AccountID, Region: file.Region,
+		Topics: file.Topics, Functions: file.Functions,
+		Log: log, Apply: apply,
+	}
+	var store *sesapi.Store
+	if c.DataDir != "" {
+		store = sesapi.NewStore(c.DataDir)
+	}
+	if save {
+		cfg.Store = store
+	}
+	svc := sesapi.New(cfg)
+	restored, err := svc.LoadFrom(store)
+	if err != nil {
+		return nil, nil, fmt.Errorf("restore the SES configuration: %w", err)
+	}
+	if !restored || c.ConfigPath != "" || c.Rules != nil {
+		if err := svc.Import(file); err != nil {
+			return nil, nil, fmt.Errorf("load the rules into the SES configuration: %w", err)
+		}
+	}
+	return svc, file, nil
 }
 
 // DescribeRules names the rules and where they came from, for logs.

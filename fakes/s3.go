@@ -107,6 +107,14 @@ type s3Meta struct {
 	ContentLanguage    string            `json:"contentLanguage,omitempty"`
 	CacheControl       string            `json:"cacheControl,omitempty"`
 	Metadata           map[string]string `json:"metadata,omitempty"` // user metadata, keys lower-case
+	// Checksums are the object's full-object checksums by header name
+	// (x-amz-checksum-crc32, ...), base64 as on the wire: those the client
+	// sent, verified, and CRC64NVME for a body that streamed in. Records
+	// written before they existed have none; a missing CRC64NVME is
+	// computed when a reader asks for checksums.
+	Checksums map[string]string `json:"checksums,omitempty"`
+	// Tags is the object's tag set (PutObjectTagging, x-amz-tagging).
+	Tags map[string]string `json:"tags,omitempty"`
 }
 
 // s3Object is a published object as a caller sees it: its metadata, and

@@ -153,7 +153,8 @@ func (s *S3) getObject(ctx context.Context, op string, in *s3.GetObjectInput, wi
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	h, err := s.openObject(aws.ToString(in.Bucket), aws.ToString(in.Key), withBody)
+	checksums := in.ChecksumMode == s3types.ChecksumModeEnabled
+	h, err := s.openObject(aws.ToString(in.Bucket), aws.ToString(in.Key), withBody || checksums)
 	if err != nil {
 		return nil, s3SDKError(op, err)
 	}
@@ -174,8 +175,23 @@ func (s *S3) getObject(ctx context.Context, op string, in *s3.GetObjectInput, wi
 		ContentLanguage:    s3OptString(h.ContentLanguage),
 		CacheControl:       s3OptString(h.CacheControl),
 	}
+	if len(h.Tags) > 0 {
+		out.TagCount = aws.Int32(int32(len(h.Tags)))
+	}
+	if checksums && !rng.partial {
+		sums, err := h.checksums()
+		if err != nil {
+			h.close()
+			return nil, s3SDKError(op, s3Internal("checksum object", err))
+		}
+		out.ChecksumCRC32, out.ChecksumCRC32C = s3OptString(sums["x-amz-checksum-crc32"]), s3OptString(sums["x-amz-checksum-crc32c"])
+		out.ChecksumCRC64NVME, out.ChecksumSHA1 = s3OptString(sums["x-amz-checksum-crc64nvme"]), s3OptString(sums["x-amz-checksum-sha1"])
+		out.ChecksumSHA256, out.ChecksumType = s3OptString(sums["x-amz-checksum-sha256"]), s3types.ChecksumTypeFullObject
+	}
 	if withBody {
 		out.Body = h.section(rng)
+	} else {
+		h.close() // held only to compute checksums
 	}
 	if rng.partial {
 		out.ContentRange = aws.String(rng.contentRange(h.Size))
@@ -187,14 +203,17 @@ func (s *S3) getObject(ctx context.Context, op string, in *s3.GetObjectInput, wi
 // *s3types.NotFound, as the SDK reports a HEAD answered 404.
 func (s *S3) HeadObject(ctx context.Context, in *s3.HeadObjectInput, _ ...func(*s3.Options)) (*s3.HeadObjectOutput, error) {
 	g, err := s.getObject(ctx, "HeadObject", &s3.GetObjectInput{Bucket: in.Bucket, Key: in.Key, IfMatch: in.IfMatch,
-		IfNoneMatch: in.IfNoneMatch, IfModifiedSince: in.IfModifiedSince, IfUnmodifiedSince: in.IfUnmodifiedSince, Range: in.Range}, false)
+		IfNoneMatch: in.IfNoneMatch, IfModifiedSince: in.IfModifiedSince, IfUnmodifiedSince: in.IfUnmodifiedSince, Range: in.Range,
+		ChecksumMode: in.ChecksumMode}, false)
 	if err != nil {
 		return nil, err
 	}
 	return &s3.HeadObjectOutput{ContentLength: g.ContentLength, ETag: g.ETag, LastModified: g.LastModified,
 		ContentType: g.ContentType, Metadata: g.Metadata, AcceptRanges: g.AcceptRanges, ContentRange: g.ContentRange,
 		ContentEncoding: g.ContentEncoding, ContentDisposition: g.ContentDisposition,
-		ContentLanguage: g.ContentLanguage, CacheControl: g.CacheControl}, nil
+		ContentLanguage: g.ContentLanguage, CacheControl: g.CacheControl, TagCount: g.TagCount,
+		ChecksumCRC32: g.ChecksumCRC32, ChecksumCRC32C: g.ChecksumCRC32C, ChecksumCRC64NVME: g.ChecksumCRC64NVME,
+		ChecksumSHA1: g.ChecksumSHA1, ChecksumSHA256: g.ChecksumSHA256, ChecksumType: g.ChecksumType}, nil
 }
 
 // s3CloneMetadata copies user metadata for an output; like the SDK, it

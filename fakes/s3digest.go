@@ -73,6 +73,23 @@ func (d *s3Digests) want(header, alg, value string, hex bool) {
 	d.expect = append(d.expect, s3Expected{header: header, alg: alg, value: value, hex: hex})
 }
 
+// track computes a checksum of the bytes without one to verify.
+func (d *s3Digests) track(alg string) {
+	if _, ok := d.hashes[alg]; !ok {
+		d.hashes[alg] = s3NewHash(alg)
+	}
+}
+
+// full returns the full-object checksums to keep with the object, by
+// header name: those the upload came with and CRC64NVME when tracked.
+func (d *s3Digests) full() map[string]string {
+	out := d.checksums()
+	if h, ok := d.hashes["crc64nvme"]; ok {
+		out["x-amz-checksum-crc64nvme"] = base64.StdEncoding.EncodeToString(h.Sum(nil))
+	}
+	return out
+}
+
 // s3RequestDigests collects the checksums of an HTTP upload: Content-MD5,
 // x-amz-checksum-* headers, those announced by x-amz-trailer, and a hex
 // x-amz-content-sha256 (not its STREAMING-* and UNSIGNED-PAYLOAD markers).

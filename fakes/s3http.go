@@ -43,6 +43,9 @@ func (s *S3) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		resource += bucket
 	}
 	op, err := s3Operation(r, bucket, key, q)
+	if err == nil && s3PresignExpired(q, s.cfg.now()) {
+		err = s3Err("AccessDenied", "Request has expired")
+	}
 	if err == nil && s.cfg.faults != nil {
 		err = s.cfg.faults(r.Context(), op)
 	}
@@ -64,6 +67,10 @@ func s3Params(op string) []string {
 		return []string{"location"}
 	case "GetBucketVersioning":
 		return []string{"versioning"}
+	case "ListObjectVersions":
+		return []string{"versions", "prefix", "delimiter", "key-marker", "version-id-marker", "max-keys", "encoding-type"}
+	case "PutObjectTagging", "GetObjectTagging", "DeleteObjectTagging":
+		return []string{"tagging", "versionId"}
 	case "ListObjects", "ListObjectsV2":
 		return []string{"list-type", "prefix", "delimiter", "max-keys", "encoding-type", "marker",
 			"continuation-token", "start-after", "fetch-owner"}
@@ -110,6 +117,8 @@ func s3Operation(r *http.Request, bucket, key string, q url.Values) (string, err
 				op = "GetBucketLocation"
 			case q.Has("versioning"):
 				op = "GetBucketVersioning"
+			case q.Has("versions"):
+				op = "ListObjectVersions"
 			case q.Get("list-type") == "2":
 				op = "ListObjectsV2"
 			default:
@@ -125,6 +134,8 @@ func s3Operation(r *http.Request, bucket, key string, q url.Values) (string, err
 		switch m {
 		case http.MethodPut:
 			switch {
+			case q.Has("tagging"):
+				op = "PutObjectTagging"
 			case q.Has("uploadId") && copySource:
 				return "", s3NotImplemented("UploadPartCopy")
 			case q.Has("uploadId"):
@@ -136,12 +147,18 @@ func s3Operation(r *http.Request, bucket, key string, q url.Values) (string, err
 			}
 		case http.MethodGet:
 			op = "GetObject"
+			if q.Has("tagging") {
+				op = "GetObjectTagging"
+			}
 		case http.MethodHead:
 			op = "HeadObject"
 		case http.MethodDelete:
 			op = "DeleteObject"
 			if q.Get("uploadId") != "" {
 				op = "AbortMultipartUpload"
+			}
+			if q.Has("tagging") {
+				op = "DeleteObjectTagging"
 			}
 		case http.MethodPost:
 			switch {
@@ -194,6 +211,18 @@ func (s *S3) serveOperation(op string, w http.ResponseWriter, r *http.Request, b
 		return s.httpBucketLocation(w, bucket)
 	case "GetBucketVersioning":
 		return s.httpBucketVersioning(w, bucket)
+	case "ListObjectVersions":
+		return s.httpListObjectVersions(w, bucket, q)
+	case "PutObjectTagging", "DeleteObjectTagging":
+		if err := s3CheckVersionID(q); err != nil {
+			return err
+		}
+		return s.httpPutObjectTagging(w, r, bucket, key, op == "DeleteObjectTagging")
+	case "GetObjectTagging":
+		if err := s3CheckVersionID(q); err != nil {
+			return err
+		}
+		return s.httpGetObjectTagging(w, bucket, key)
 	case "ListObjectsV2":
 		return s.httpListObjects(w, bucket, q, true)
 	case "ListObjects":
@@ -280,12 +309,35 @@ func s3RandomText(r io.Reader) string {
 func s3Unsupported(q url.Values, allowed ...string) string {
 	for _, name := range slices.Sorted(maps.Keys(q)) {
 		lower := strings.ToLower(name)
-		if lower == "x-id" || strings.HasPrefix(lower, "x-amz-") || slices.Contains(allowed, name) {
+		if lower == "x-id" || strings.HasPrefix(lower, "x-amz-") || slices.Contains(allowed, name) || slices.Contains(s3PresignV2Params, name) {
 			continue
 		}
 		return name
 	}
 	return ""
+}
+
+// s3PresignV2Params are the query parameters of a URL presigned with
+// Signature Version 2, as the aws CLI v1's `aws s3 presign` makes them.
+var s3PresignV2Params = []string{"AWSAccessKeyId", "Signature", "Expires"}
+
+// s3PresignExpired reports a presigned URL past its expiry: Expires (a Unix
+// time) for Signature Version 2, X-Amz-Date plus X-Amz-Expires for
+// Signature Version 4. Signatures themselves are not checked.
+func s3PresignExpired(q url.Values, now time.Time) bool {
+	if q.Has("Signature") {
+		if exp, err := strconv.ParseInt(q.Get("Expires"), 10, 64); err == nil {
+			return now.Unix() > exp
+		}
+	}
+	if q.Has("X-Amz-Signature") {
+		at, err := time.Parse("20060102T150405Z", q.Get("X-Amz-Date"))
+		secs, err2 := strconv.Atoi(q.Get("X-Amz-Expires"))
+		if err == nil && err2 == nil {
+			return now.After(at.Add(time.Duration(secs) * time.Second))
+		}
+	}
+	return false
 }
 
 // s3NotImplemented reports a subresource or feature the fake lacks.
@@ -338,6 +390,14 @@ func s3MetaFromHeaders(h http.Header, key string) s3Meta {
 		ContentDisposition: h.Get("Content-Disposition"),
 		ContentLanguage:    h.Get("Content-Language"),
 		CacheControl:       h.Get("Cache-Control"),
+	}
+	if v := h.Get("x-amz-tagging"); v != "" {
+		if tags, err := url.ParseQuery(v); err == nil {
+			m.Tags = map[string]string{}
+			for k, vs := range tags {
+				m.Tags[k] = vs[0]
+			}
+		}
 	}
 	for name, values := range h {
 		if k, ok := strings.CutPrefix(strings.ToLower(name), "x-amz-meta-"); ok && k != "" {
@@ -409,7 +469,8 @@ func (s *S3) httpCopyObject(w http.ResponseWriter, r *http.Request, bucket, key,
 
 // httpGetObject serves GetObject and HeadObject.
 func (s *S3) httpGetObject(w http.ResponseWriter, r *http.Request, bucket, key string, q url.Values) error {
-	h, err := s.openObject(bucket, key, r.Method == http.MethodGet)
+	checksums := strings.EqualFold(r.Header.Get("x-amz-checksum-mode"), "ENABLED")
+	h, err := s.openObject(bucket, key, r.Method == http.MethodGet || checksums)
 	if err != nil {
 		return err
 	}
@@ -449,6 +510,21 @@ func (s *S3) httpGetObject(w http.ResponseWriter, r *http.Request, bucket, key s
 	for k, v := range h.Metadata {
 		hdr["x-amz-meta-"+k] = []string{v} // lower-case, as S3 sends them
 	}
+	if len(h.Tags) > 0 {
+		hdr.Set("x-amz-tagging-count", strconv.Itoa(len(h.Tags)))
+	}
+	// Checksums, when asked for, of the whole object only, as S3.
+	if checksums && rng.start == 0 && rng.end == h.Size {
+		sums, err := h.checksums()
+		if err != nil {
+			h.close()
+			return s3Internal("checksum object", err)
+		}
+		for name, v := range sums {
+			hdr.Set(name, v)
+		}
+		hdr.Set("x-amz-checksum-type", "FULL_OBJECT")
+	}
 	for param, name := range map[string]string{
 		"response-content-type":        "Content-Type",
 		"response-content-language":    "Content-Language",
@@ -467,6 +543,7 @@ func (s *S3) httpGetObject(w http.ResponseWriter, r *http.Request, bucket, key s
 		status = http.StatusPartialContent
 	}
 	if r.Method == http.MethodHead {
+		h.close() // held only to compute checksums
 		w.WriteHeader(status)
 		return nil
 	}
@@ -781,4 +858,135 @@ func writeS3Error(w http.ResponseWriter, r *http.Request, status int, code, mess
 		HostID    string `xml:"HostId"`
 	}{Code: code, Message: message, Resource: resource,
 		RequestID: w.Header().Get("x-amz-request-id"), HostID: w.Header().Get("x-amz-id-2")})
+}
+
+// httpPutObjectTagging serves PutObjectTagging (and, with clear,
+// DeleteObjectTagging): the object is written again with the new tag set,
+// its body, metadata and LastModified unchanged.
+func (s *S3) httpPutObjectTagging(w http.ResponseWriter, r *http.Request, bucket, key string, clear bool) error {
+	var tags map[string]string
+	if !clear {
+		data, err := s3ReadSmallBody(r)
+		if err != nil {
+			return err
+		}
+		var doc struct {
+			TagSet []struct {
+				Key   string `xml:"Key"`
+				Value string `xml:"Value"`
+			} `xml:"TagSet>Tag"`
+		}
+		if err := xml.Unmarshal(data, &doc); err != nil {
+			return s3Err("MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema")
+		}
+		if len(doc.TagSet) > 10 {
+			return s3Err("BadRequest", "Object tags cannot be greater than 10")
+		}
+		tags = map[string]string{}
+		for _, t := range doc.TagSet {
+			if t.Key == "" || len(t.Key) > 128 || len(t.Value) > 256 {
+				return s3Err("InvalidTag", "The TagKey you have provided is invalid")
+			}
+			if _, dup := tags[t.Key]; dup {
+				return s3Err("InvalidTag", "Cannot provide multiple Tags with the same key")
+			}
+			tags[t.Key] = t.Value
+		}
+	}
+	h, err := s.openObject(bucket, key, true)
+	if err != nil {
+		return err
+	}
+	body := h.section(s3Range{0, h.Size, false})
+	defer body.Close()
+	meta := h.s3Meta
+	meta.Tags = tags
+	if _, err := s.putObject(s3Put{bucket: bucket, meta: meta, body: body, size: h.Size, etag: h.etag(), modified: h.LastModified}); err != nil {
+		return err
+	}
+	w.Header().Set("x-amz-version-id", "null")
+	if clear {
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// httpGetObjectTagging serves GetObjectTagging.
+func (s *S3) httpGetObjectTagging(w http.ResponseWriter, bucket, key string) error {
+	h, err := s.openObject(bucket, key, false)
+	if err != nil {
+		return err
+	}
+	h.close()
+	type tag struct {
+		Key   string `xml:"Key"`
+		Value string `xml:"Value"`
+	}
+	var set []tag
+	for _, k := range slices.Sorted(maps.Keys(h.Tags)) {
+		set = append(set, tag{k, h.Tags[k]})
+	}
+	w.Header().Set("x-amz-version-id", "null")
+	s3WriteXML(w, http.StatusOK, "Tagging", struct {
+		TagSet []tag `xml:"TagSet>Tag"`
+	}{set})
+	return nil
+}
+
+// httpListObjectVersions serves ListObjectVersions. Buckets are never
+// versioned, so each object is its one version, "null", the latest, as S3
+// lists an unversioned bucket's objects.
+func (s *S3) httpListObjectVersions(w http.ResponseWriter, bucket string, q url.Values) error {
+	maxKeys, err := s3MaxKeys(q)
+	if err != nil {
+		return err
+	}
+	prefix, delimiter, encoding := q.Get("prefix"), q.Get("delimiter"), q.Get("encoding-type")
+	// With version IDs all "null", a key marker alone says where to go on.
+	page, err := s.list(bucket, s3ListQuery{prefix: prefix, delimiter: delimiter, after: q.Get("key-marker"), maxKeys: maxKeys})
+	if err != nil {
+		return err
+	}
+	enc := s3ListEncoder(encoding)
+	contents, prefixes := s3XMLListing(page, enc, true)
+	type version struct {
+		Key          string     `xml:"Key"`
+		VersionID    string     `xml:"VersionId"`
+		IsLatest     bool       `xml:"IsLatest"`
+		LastModified string     `xml:"LastModified"`
+		ETag         string     `xml:"ETag"`
+		Size         int64      `xml:"Size"`
+		StorageClass string     `xml:"StorageClass"`
+		Owner        s3XMLOwner `xml:"Owner"`
+	}
+	versions := make([]version, 0, len(contents))
+	for _, c := range contents {
+		v := version{Key: c.Key, VersionID: "null", IsLatest: true, LastModified: c.LastModified, ETag: c.ETag, Size: c.Size, StorageClass: c.StorageClass}
+		if c.Owner != nil {
+			v.Owner = *c.Owner
+		}
+		versions = append(versions, v)
+	}
+	res := struct {
+		Name                string        `xml:"Name"`
+		Prefix              string        `xml:"Prefix"`
+		KeyMarker           string        `xml:"KeyMarker"`
+		VersionIDMarker     string        `xml:"VersionIdMarker"`
+		NextKeyMarker       string        `xml:"NextKeyMarker,omitempty"`
+		NextVersionIDMarker string        `xml:"NextVersionIdMarker,omitempty"`
+		Delimiter           string        `xml:"Delimiter,omitempty"`
+		MaxKeys             int           `xml:"MaxKeys"`
+		IsTruncated         bool          `xml:"IsTruncated"`
+		EncodingType        string        `xml:"EncodingType,omitempty"`
+		Versions            []version     `xml:"Version"`
+		CommonPrefixes      []s3XMLPrefix `xml:"CommonPrefixes"`
+	}{Name: bucket, Prefix: enc(prefix), KeyMarker: enc(q.Get("key-marker")), VersionIDMarker: q.Get("version-id-marker"),
+		Delimiter: enc(delimiter), MaxKeys: maxKeys, IsTruncated: page.truncated, EncodingType: encoding, Versions: versions, CommonPrefixes: prefixes}
+	if page.truncated {
+		res.NextKeyMarker, res.NextVersionIDMarker = enc(page.last), "null"
+	}
+	s3WriteXML(w, http.StatusOK, "ListVersionsResult", res)
+	return nil
 }

@@ -363,6 +363,8 @@ func TestS3HTTPWire(t *testing.T) {
 	resp, data = s3Do(t, http.MethodHead, url+"/wire", nil, nil)
 	ok(resp, data, 200)
 	resp, data = s3Do(t, http.MethodGet, url+"/wire/missing?tagging", nil, nil)
+	wantError(resp, data, 404, "NoSuchKey", "/wire/missing")
+	resp, data = s3Do(t, http.MethodGet, url+"/wire/missing?legal-hold", nil, nil)
 	wantError(resp, data, 501, "NotImplemented", "/wire/missing")
 	resp, data = s3Do(t, http.MethodGet, url+"/wire?acl", nil, nil)
 	wantError(resp, data, 501, "NotImplemented", "/wire")

@@ -2,6 +2,7 @@ package fakes
 
 import (
 	"cmp"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -117,6 +118,9 @@ type s3Put struct {
 	sums   *s3Digests // the checksums that came with body; nil for none
 	etag   string     // "" for the MD5 of the body; multipart sets its own
 	limit  int64      // the largest body allowed; 0 for s3MaxPutSize
+	// modified, when set, is kept as the object's LastModified: a change
+	// of tags rewrites an object without modifying it.
+	modified time.Time
 }
 
 // s3CheckMeta applies S3's limits on a key and on user metadata.
@@ -159,14 +163,28 @@ func (s *S3) putObject(p s3Put) (*s3Object, error) {
 	}
 	meta := p.meta
 	meta.LastModified = s.now()
+	if !p.modified.IsZero() {
+		meta.LastModified = p.modified
+	}
 	// The body is spooled, then appended to the bucket's log, which
 	// publishes it (with a data directory, once it is on disk).
 	spool := s3Borrow(p, limit, sums)
 	if spool == nil {
+		// A body that streams through gets its CRC64NVME on the way, as
+		// S3 keeps one for every object; a borrowed in-process body gets
+		// it when a reader asks (s3Object.checksums).
+		sums.track("crc64nvme")
 		spool = newS3Spool(b.dir, p.size)
 		defer spool.discard()
 		if _, err := s3CopyBody(spool, p.body, p.size, limit, sums); err != nil {
 			return nil, err
+		}
+		meta.Checksums = maps.Clone(meta.Checksums) // a copy keeps its source's
+		for header, v := range sums.full() {
+			if meta.Checksums == nil {
+				meta.Checksums = map[string]string{}
+			}
+			meta.Checksums[header] = v
 		}
 	}
 	meta.Size = spool.size
@@ -335,6 +353,26 @@ func (r *s3Section) Close() error {
 
 // close releases a handle not taken with section.
 func (h s3Handle) close() { h.release() }
+
+// checksums returns the object's full-object checksums by header name,
+// computing CRC64NVME from the body when the object was stored without it
+// (an in-process put, or a record older than checksums). The handle must
+// hold the body; it stays held.
+func (h s3Handle) checksums() (map[string]string, error) {
+	out := maps.Clone(h.Checksums)
+	if out == nil {
+		out = map[string]string{}
+	}
+	const crc = "x-amz-checksum-crc64nvme"
+	if out[crc] == "" {
+		sum := s3NewHash("crc64nvme")
+		if _, err := io.Copy(sum, io.NewSectionReader(h.seg.f, h.offset, h.Size)); err != nil {
+			return nil, err
+		}
+		out[crc] = base64.StdEncoding.EncodeToString(sum.Sum(nil))
+	}
+	return out, nil
+}
 
 // deleteObject removes an object. Removing a missing key succeeds, as in
 // S3.

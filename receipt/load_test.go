@@ -92,7 +92,7 @@ func TestParseRulesProblems(t *testing.T) {
 			"AccountId: '12'\nRules:\n  - Name: -bad\n    TlsPolicy: Always\n    Actions:\n      - S3Action: {}\n      - StopAction: {Scope: Rule}\n  - Name: ok\n    Recipients: ['not an address@']\n",
 			[]string{
 				`rules.yaml:1: AccountId: must be 12 digits, got "12"`,
-				`rules.yaml:3: rule "-bad": Rules[0].Name: "-bad" may contain only`,
+				`rules.yaml:3: rule "-bad": Rules[0].Name: "-bad" must start and end with a letter or digit`,
 				`rules.yaml:4: rule "-bad": Rules[0].TlsPolicy: must be Optional or Require, got "Always"`,
 				`rules.yaml:6: rule "-bad": Rules[0].Actions[0].S3Action.BucketName: is required`,
 				`rules.yaml:7: rule "-bad": Rules[0].Actions[1].StopAction.Scope: must be RuleSet, got "Rule"`,

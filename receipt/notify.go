@@ -1,9 +1,12 @@
 package receipt
 
 import (
+	"mime"
 	"net/mail"
 	"strings"
 	"time"
+
+	"github.com/emersion/go-message/charset"
 )
 
 // The JSON SES publishes about a received message, to SNS (Notification)
@@ -137,6 +140,10 @@ func newMailObject(id string, at time.Time, from string, header []byte) MailObje
 		}
 		m.Headers = append(m.Headers, HeaderEntry{Name: f.Name, Value: f.Value})
 	}
+	// commonHeaders carry decoded text: SES decodes RFC 2047 encoded words
+	// in address lists (README, "not documented"), and so in the subject.
+	// mail.headers keep the fields as written.
+	dec := &mime.WordDecoder{CharsetReader: charset.Reader}
 	ch := &m.CommonHeaders
 	for _, f := range fields {
 		v := f.Value
@@ -144,28 +151,62 @@ func newMailObject(id string, at time.Time, from string, header []byte) MailObje
 		case "return-path":
 			first(&ch.ReturnPath, strings.Trim(v, "<> "))
 		case "from":
-			ch.From = append(ch.From, splitAddressList(v)...)
+			ch.From = append(ch.From, decodeAddresses(dec, v)...)
 		case "sender":
 			first(&ch.Sender, v)
 		case "reply-to":
-			ch.ReplyTo = append(ch.ReplyTo, splitAddressList(v)...)
+			ch.ReplyTo = append(ch.ReplyTo, decodeAddresses(dec, v)...)
 		case "date":
 			first(&ch.Date, v)
 		case "to":
-			ch.To = append(ch.To, splitAddressList(v)...)
+			ch.To = append(ch.To, decodeAddresses(dec, v)...)
 			m.Destination = append(m.Destination, addrSpecs(v)...)
 		case "cc":
-			ch.Cc = append(ch.Cc, splitAddressList(v)...)
+			ch.Cc = append(ch.Cc, decodeAddresses(dec, v)...)
 			m.Destination = append(m.Destination, addrSpecs(v)...)
 		case "bcc":
-			ch.Bcc = append(ch.Bcc, splitAddressList(v)...)
+			ch.Bcc = append(ch.Bcc, decodeAddresses(dec, v)...)
 		case "message-id":
 			first(&ch.MessageID, v)
 		case "subject":
-			first(&ch.Subject, v)
+			first(&ch.Subject, decodeWords(dec, v))
 		}
 	}
 	return m
+}
+
+// decodeWords decodes the RFC 2047 encoded words in v, in any charset
+// go-message/charset knows; v is kept as it is when it has none, or when
+// they do not decode.
+func decodeWords(dec *mime.WordDecoder, v string) string {
+	if !strings.Contains(v, "=?") {
+		return v
+	}
+	d, err := dec.DecodeHeader(v)
+	if err != nil {
+		return v
+	}
+	return d
+}
+
+// decodeAddresses splits an address list as splitAddressList does and
+// rewrites each address with an encoded display name as SES does: the name
+// decoded, unquoted, then the address in angle brackets. Encoded words in
+// quotes are decoded too, as SES decodes them. Others stay as written.
+func decodeAddresses(dec *mime.WordDecoder, v string) []string {
+	list := splitAddressList(v)
+	for i, a := range list {
+		if !strings.Contains(a, "=?") {
+			continue
+		}
+		p := mail.AddressParser{WordDecoder: dec}
+		if addr, err := p.Parse(a); err == nil && addr.Name != "" {
+			list[i] = decodeWords(dec, addr.Name) + " <" + addr.Address + ">"
+		} else {
+			list[i] = decodeWords(dec, a)
+		}
+	}
+	return list
 }
 
 // first sets *dst to v unless an earlier field set it: SES's commonHeaders

@@ -24,14 +24,12 @@ const (
 )
 
 var (
-	// Rule names: letters, digits, underscores, hyphens and periods; start and
-	// end with a letter or digit.
-	ruleNameRE = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9_.-]*[A-Za-z0-9])?$`)
-	// Rule set names allow no periods.
-	ruleSetNameRE = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9_-]*[A-Za-z0-9])?$`)
-	// Filter names: the API says letters, digits, _ and -; the console also
-	// accepts periods, so we do.
-	filterNameRE  = ruleNameRE
+	// Rule, rule set and filter names: letters, digits, underscores,
+	// hyphens and periods (SES's documentation allows periods in rule names
+	// only, but SES accepts them in all three, as probed), starting and
+	// ending with a letter or digit (nameEndsRE).
+	nameRE        = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
+	nameEndsRE    = regexp.MustCompile(`^[A-Za-z0-9](?:.*[A-Za-z0-9])?$`)
 	accountRE     = regexp.MustCompile(`^[0-9]{12}$`)
 	regionRE      = regexp.MustCompile(`^[a-z]{2,}(?:-[a-z0-9]+)+$`)
 	headerNameRE  = regexp.MustCompile(`^[A-Za-z0-9-]{1,50}$`)
@@ -192,7 +190,7 @@ func (rs *RuleSet) Check() []Problem {
 		}
 	}
 	if m := rs.Metadata; m != nil && m.Name != "" {
-		v.name("Metadata.Name", m.Name, ruleSetNameRE, "letters, digits, underscores and hyphens")
+		v.name("Metadata.Name", m.Name)
 	}
 	checkNamed(&v, "Filters", rs.Filters, MaxFilters, "has %d filters; SES allows at most %d", "filter %q is defined twice",
 		func(p string, f *Filter) (string, string, bool) { return f.Name, "", v.filter(p, f) })
@@ -228,7 +226,7 @@ func (rs *RuleSet) CheckRule(r *Rule) []Problem {
 // CreateReceiptRuleSet would report it; the field is "Name".
 func CheckRuleSetName(name string) []Problem {
 	var v validator
-	v.name("Name", name, ruleSetNameRE, "letters, digits, underscores and hyphens")
+	v.name("Name", name)
 	return v.problems
 }
 
@@ -290,15 +288,20 @@ func (v *validator) requiredKind(k ProblemKind, field, value string) bool {
 	return true
 }
 
-// name checks an SES resource name and reports whether it is valid.
-func (v *validator) name(field, name string, re *regexp.Regexp, allowed string) bool {
+// name checks an SES resource name and reports whether it is valid. As
+// SES does, it reports a character outside the pattern as a
+// ValidationError, and a name too long or with a bad first or last
+// character as an InvalidParameterValue.
+func (v *validator) name(field, name string) bool {
 	switch {
 	case name == "":
 		v.add(KindValidation, field, "is required")
+	case !nameRE.MatchString(name):
+		v.add(KindValidation, field, "%q may contain only letters, digits, underscores, hyphens and periods", name)
 	case len(name) > maxNameLen:
 		v.addf(field, "%q is %d characters; at most %d are allowed", name, len(name), maxNameLen)
-	case !re.MatchString(name):
-		v.add(KindValidation, field, "%q may contain only %s, and must start and end with a letter or digit", name, allowed)
+	case !nameEndsRE.MatchString(name):
+		v.addf(field, "%q must start and end with a letter or digit", name)
 	default:
 		return true
 	}
@@ -326,13 +329,13 @@ func (v *validator) url(field, value string) {
 // filter checks an IP address filter at path p and reports whether its
 // name is valid.
 func (v *validator) filter(p string, f *Filter) (nameOK bool) {
-	nameOK = v.name(p+".Name", f.Name, filterNameRE, "letters, digits, underscores, hyphens and periods")
+	nameOK = v.name(p+".Name", f.Name)
 	switch f.IPFilter.Policy {
 	case FilterPolicyBlock, FilterPolicyAllow:
 	case "":
 		v.add(KindValidation, p+".IpFilter.Policy", "is required (Block or Allow)")
 	default:
-		v.addf(p+".IpFilter.Policy", "must be Block or Allow, got %q", f.IPFilter.Policy)
+		v.add(KindValidation, p+".IpFilter.Policy", "must be Block or Allow, got %q", f.IPFilter.Policy)
 	}
 	if _, err := ParseCIDR(f.IPFilter.Cidr); err != nil {
 		v.addf(p+".IpFilter.Cidr", "%v", err)
@@ -345,11 +348,11 @@ func (v *validator) filter(p string, f *Filter) (nameOK bool) {
 func (v *validator) rule(rs *RuleSet, p string, r *Rule) (nameOK bool) {
 	v.ruleName = r.Name
 	defer func() { v.ruleName = "" }()
-	nameOK = v.name(p+"Name", r.Name, ruleNameRE, "letters, digits, underscores, hyphens and periods")
+	nameOK = v.name(p+"Name", r.Name)
 	switch r.TLSPolicy {
 	case TLSPolicyOptional, TLSPolicyRequire:
 	default:
-		v.addf(p+"TlsPolicy", "must be Optional or Require, got %q", r.TLSPolicy)
+		v.add(KindValidation, p+"TlsPolicy", "must be Optional or Require, got %q", r.TLSPolicy)
 	}
 	if len(r.Recipients) > MaxRecipientsRule {
 		v.add(KindLimit, p+"Recipients", "has %d recipients; SES allows at most %d per rule", len(r.Recipients), MaxRecipientsRule)
@@ -398,7 +401,7 @@ func (s *S3Action) check(v *validator, rs *RuleSet, p string) {
 
 func (s *StopAction) check(v *validator, _ *RuleSet, p string) {
 	if v.required(p+".Scope", s.Scope) && s.Scope != StopScopeRuleSet {
-		v.addf(p+".Scope", "must be RuleSet, got %q", s.Scope)
+		v.add(KindValidation, p+".Scope", "must be RuleSet, got %q", s.Scope)
 	}
 	v.topic(p+".TopicArn", s.TopicArn)
 }
@@ -410,7 +413,7 @@ func (s *SNSAction) check(v *validator, _ *RuleSet, p string) {
 	switch s.Encoding {
 	case EncodingUTF8, EncodingBase64:
 	default:
-		v.addf(p+".Encoding", "must be UTF-8 or Base64, got %q", s.Encoding)
+		v.add(KindValidation, p+".Encoding", "must be UTF-8 or Base64, got %q", s.Encoding)
 	}
 }
 
@@ -421,7 +424,7 @@ func (s *LambdaAction) check(v *validator, _ *RuleSet, p string) {
 	switch s.InvocationType {
 	case InvocationEvent, InvocationRequestResponse:
 	default:
-		v.addf(p+".InvocationType", "must be Event or RequestResponse, got %q", s.InvocationType)
+		v.add(KindValidation, p+".InvocationType", "must be Event or RequestResponse, got %q", s.InvocationType)
 	}
 	v.topic(p+".TopicArn", s.TopicArn)
 }

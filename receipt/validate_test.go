@@ -35,7 +35,7 @@ func TestCheckRule(t *testing.T) {
 inbound Actions[0].S3Action.KmsKeyArn: InvalidS3Configuration
 inbound Actions[1].SNSAction.TopicArn: InvalidSnsTopic
 inbound Actions[2].LambdaAction.FunctionArn: InvalidLambdaFunction
-inbound Actions[3].StopAction.Scope: InvalidParameterValue
+inbound Actions[3].StopAction.Scope: ValidationError
 inbound Actions[4]: InvalidParameterValue
 inbound Actions[5]: InvalidParameterValue
 `
@@ -70,8 +70,12 @@ func TestCheckRuleSet(t *testing.T) {
 		" IpFilter.Policy: ValidationError\n IpFilter.Cidr: InvalidParameterValue\n"; got != want {
 		t.Fatalf("CheckFilter problems:\n%s\nwant:\n%s", got, want)
 	}
-	if got, want := problems(receipt.CheckRuleSetName("a.b")), " Name: ValidationError\n"; got != want {
-		t.Fatalf("CheckRuleSetName problems:\n%s\nwant:\n%s", got, want)
+	// As SES (probed): a period is allowed, a space is a ValidationError,
+	// and a bad first or last character an InvalidParameterValue.
+	for name, want := range map[string]string{"a.b": "", "a b": " Name: ValidationError\n", "-ab": " Name: InvalidParameterValue\n"} {
+		if got := problems(receipt.CheckRuleSetName(name)); got != want {
+			t.Fatalf("CheckRuleSetName(%q) problems:\n%s\nwant:\n%s", name, got, want)
+		}
 	}
 	if got, want := problems(receipt.CheckRuleSetName(strings.Repeat("a", 65))), " Name: InvalidParameterValue\n"; got != want {
 		t.Fatalf("CheckRuleSetName problems:\n%s\nwant:\n%s", got, want)

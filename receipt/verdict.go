@@ -2,13 +2,11 @@ package receipt
 
 import (
 	"bytes"
-	"encoding/base64"
 	"io"
-	"mime"
-	"mime/multipart"
-	"mime/quotedprintable"
-	"net/mail"
 	"strings"
+
+	"github.com/emersion/go-message"
+	_ "github.com/emersion/go-message/charset" // text parts in any charset
 )
 
 // Control headers let a test choose the verdicts of one message. They are
@@ -117,50 +115,63 @@ const (
 )
 
 // containsPattern looks for pattern in the raw message and in its MIME
-// parts after their transfer encoding is undone, as a scanner would.
-// msg[:hdrEnd] is its header block.
+// parts after their transfer encoding is undone, as a scanner would: every
+// part of every multipart, nested to any depth, and the message inside a
+// message/rfc822 part. msg[:hdrEnd] is its header block.
+//
+// The raw search and the test for an encoding come first and stay hand
+// written: BenchmarkContainsPattern measured 0.45 µs for them against
+// 28.5 µs for parsing the same 9 KB plain message with go-message, and
+// most messages have no encoded part.
 func containsPattern(msg []byte, hdrEnd int, pattern []byte) bool {
 	if bytes.Contains(msg, pattern) {
 		return true
 	}
-	// Only an encoded part can hide the pattern from the search above.
+	// Only an encoded part can hide the pattern from the search above: one
+	// inside a multipart or a message/rfc822, or an encoded body.
 	lower := bytes.ToLower(msg[:hdrEnd])
-	if !bytes.Contains(lower, []byte("multipart/")) && !bytes.Contains(lower, []byte("base64")) && !bytes.Contains(lower, []byte("quoted-printable")) {
+	if !bytes.Contains(lower, []byte("multipart/")) && !bytes.Contains(lower, []byte("message/")) &&
+		!bytes.Contains(lower, []byte("base64")) && !bytes.Contains(lower, []byte("quoted-printable")) {
 		return false
 	}
-	m, err := mail.ReadMessage(bytes.NewReader(msg))
-	if err != nil {
+	e, err := message.Read(bytes.NewReader(msg))
+	if !usable(err) {
 		return false
 	}
-	return partContains(m.Header.Get("Content-Type"), m.Header.Get("Content-Transfer-Encoding"), m.Body, pattern, 0)
+	return entityContains(e, pattern, 0)
 }
 
-func partContains(contentType, encoding string, body io.Reader, pattern []byte, depth int) bool {
-	if depth > 10 {
+// maxMIMEDepth bounds how deep containsPattern follows nested parts.
+const maxMIMEDepth = 20
+
+// entityContains reports whether e's decoded body, or any part within it,
+// contains pattern. go-message undoes base64 and quoted-printable (and
+// converts the charset of text parts).
+func entityContains(e *message.Entity, pattern []byte, depth int) bool {
+	if depth > maxMIMEDepth {
 		return false
 	}
-	mediaType, params, _ := mime.ParseMediaType(contentType)
-	if strings.HasPrefix(mediaType, "multipart/") && params["boundary"] != "" {
-		mr := multipart.NewReader(body, params["boundary"])
+	if mr := e.MultipartReader(); mr != nil {
 		for {
-			part, err := mr.NextRawPart()
-			if err != nil {
-				return false
+			part, err := mr.NextPart()
+			if err != nil && (part == nil || !usable(err)) {
+				return false // io.EOF, or a part too broken to read
 			}
-			if partContains(part.Header.Get("Content-Type"), part.Header.Get("Content-Transfer-Encoding"), part, pattern, depth+1) {
+			if entityContains(part, pattern, depth+1) {
 				return true
 			}
 		}
 	}
-	var r io.Reader = body
-	switch strings.ToLower(strings.TrimSpace(encoding)) {
-	case "base64":
-		r = base64.NewDecoder(base64.StdEncoding, body) // ignores line breaks
-	case "quoted-printable":
-		r = quotedprintable.NewReader(body)
-	default:
-		return false // already searched in the raw message
+	if t, _, _ := e.Header.ContentType(); t == "message/rfc822" || t == "message/global" {
+		inner, err := message.Read(e.Body)
+		return usable(err) && entityContains(inner, pattern, depth+1)
 	}
-	decoded, _ := io.ReadAll(io.LimitReader(r, 64<<20))
+	decoded, _ := io.ReadAll(io.LimitReader(e.Body, 64<<20))
 	return bytes.Contains(decoded, pattern)
+}
+
+// usable reports whether an entity go-message returned with err can still
+// be read: an unknown charset or transfer encoding leaves the body as it is.
+func usable(err error) bool {
+	return err == nil || message.IsUnknownCharset(err) || message.IsUnknownEncoding(err)
 }

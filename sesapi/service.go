@@ -80,11 +80,16 @@ func New(cfg Config) *Service {
 
 // Load restores the configuration saved in the store, and reports whether
 // there was one.
-func (s *Service) Load() (bool, error) {
-	if s.cfg.Store == nil {
+func (s *Service) Load() (bool, error) { return s.LoadFrom(s.cfg.Store) }
+
+// LoadFrom restores the configuration saved in store (nil: none), without
+// saving changes to it, and reports whether there was one. It is how
+// doctor sees what serve would run.
+func (s *Service) LoadFrom(store *Store) (bool, error) {
+	if store == nil {
 		return false, nil
 	}
-	st, ok, err := s.cfg.Store.load(s.cfg.AccountID, s.cfg.Region)
+	st, ok, err := store.load(s.cfg.AccountID, s.cfg.Region)
 	if err != nil || !ok {
 		return false, err
 	}

@@ -56,12 +56,21 @@ func (st *state) clone() *state {
 }
 
 func (st *state) set(name string) (int, *ruleSet) {
-	for i, s := range st.sets {
-		if s.name == name {
-			return i, s
-		}
+	i := slices.IndexFunc(st.sets, func(s *ruleSet) bool { return s.name == name })
+	if i < 0 {
+		return -1, nil
 	}
-	return -1, nil
+	return i, st.sets[i]
+}
+
+// existingSet is set, or RuleSetDoesNotExist when there is no set of that
+// name.
+func (st *state) existingSet(name string) (int, *ruleSet, *Error) {
+	i, set := st.set(name)
+	if set == nil {
+		return -1, nil, errNoRuleSet(name)
+	}
+	return i, set, nil
 }
 
 // editSet replaces set i by a copy whose rules the caller may change.
@@ -73,30 +82,53 @@ func (st *state) editSet(i int) *ruleSet {
 }
 
 func (s *ruleSet) rule(name string) int {
-	for i, r := range s.rules {
-		if r.Name == name {
-			return i
-		}
+	return slices.IndexFunc(s.rules, func(r receipt.Rule) bool { return r.Name == name })
+}
+
+// after is the index a rule placed after the rule named goes to: the front
+// when name is empty.
+func (s *ruleSet) after(name string) int {
+	if name == "" {
+		return 0
 	}
-	return -1
+	return s.rule(name) + 1
 }
 
 func (st *state) filter(name string) int {
-	for i, f := range st.filters {
-		if f.Name == name {
-			return i
-		}
-	}
-	return -1
+	return slices.IndexFunc(st.filters, func(f receipt.Filter) bool { return f.Name == name })
 }
 
 func (st *state) identity(name string) int {
-	for i, id := range st.identities {
-		if strings.EqualFold(id.name, name) {
-			return i
-		}
+	return slices.IndexFunc(st.identities, func(id identity) bool { return strings.EqualFold(id.name, name) })
+}
+
+// deleteSet, deleteFilter and deleteIdentity remove what is named if it is
+// there; only the active rule set cannot be deleted.
+func (st *state) deleteSet(name string) *Error {
+	i, _ := st.set(name)
+	if i >= 0 && st.active == name {
+		return withMember(errorf(CodeCannotDelete, "Cannot delete active rule set: %s", name), "Name", name)
 	}
-	return -1
+	st.sets = deleteAt(st.sets, i)
+	return nil
+}
+
+func (st *state) deleteFilter(name string) *Error {
+	st.filters = deleteAt(st.filters, st.filter(name))
+	return nil
+}
+
+func (st *state) deleteIdentity(name string) *Error {
+	st.identities = deleteAt(st.identities, st.identity(name))
+	return nil
+}
+
+// deleteAt deletes item i, if i is not negative.
+func deleteAt[T any](items []T, i int) []T {
+	if i < 0 {
+		return items
+	}
+	return slices.Delete(items, i, i+1)
 }
 
 func identityType(name string) string {
@@ -108,10 +140,14 @@ func identityType(name string) string {
 
 // domains lists the domain identities, which limit receiving as the rules
 // file's VerifiedDomains do.
-func (st *state) domains() []string {
+func (st *state) domains() []string { return st.names(IdentityDomain) }
+
+// names lists the identities of type typ (all of them when typ is empty),
+// in creation order.
+func (st *state) names(typ string) []string {
 	var out []string
 	for _, id := range st.identities {
-		if id.typ == IdentityDomain {
+		if typ == "" || id.typ == typ {
 			out = append(out, id.name)
 		}
 	}

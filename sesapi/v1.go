@@ -17,43 +17,46 @@ import (
 // APIVersion is the SES v1 API version served.
 const APIVersion = "2010-12-01"
 
-type op struct {
-	run func(s *Service, ctx context.Context, f form, w *xw) *Error
-	// noResult marks the deprecated operations whose reply has no Result
-	// element (the model gives them no output shape).
-	noResult bool
-}
+// op serves one SES v1 operation: it reads the request's members from f
+// and writes the members of its Result element to w.
+type op func(s *Service, ctx context.Context, f form, w *xw) *Error
 
 // operations are the SES v1 operations served, by Action.
 func operations() map[string]op {
 	return map[string]op{
-		"CreateReceiptRuleSet":              {run: (*Service).createReceiptRuleSet},
-		"CloneReceiptRuleSet":               {run: (*Service).cloneReceiptRuleSet},
-		"DeleteReceiptRuleSet":              {run: (*Service).deleteReceiptRuleSet},
-		"ListReceiptRuleSets":               {run: (*Service).listReceiptRuleSets},
-		"DescribeReceiptRuleSet":            {run: (*Service).describeReceiptRuleSet},
-		"DescribeActiveReceiptRuleSet":      {run: (*Service).describeActiveReceiptRuleSet},
-		"SetActiveReceiptRuleSet":           {run: (*Service).setActiveReceiptRuleSet},
-		"ReorderReceiptRuleSet":             {run: (*Service).reorderReceiptRuleSet},
-		"CreateReceiptRule":                 {run: (*Service).createReceiptRule},
-		"UpdateReceiptRule":                 {run: (*Service).updateReceiptRule},
-		"DeleteReceiptRule":                 {run: (*Service).deleteReceiptRule},
-		"DescribeReceiptRule":               {run: (*Service).describeReceiptRule},
-		"SetReceiptRulePosition":            {run: (*Service).setReceiptRulePosition},
-		"CreateReceiptFilter":               {run: (*Service).createReceiptFilter},
-		"DeleteReceiptFilter":               {run: (*Service).deleteReceiptFilter},
-		"ListReceiptFilters":                {run: (*Service).listReceiptFilters},
-		"VerifyDomainIdentity":              {run: (*Service).verifyDomainIdentity},
-		"VerifyEmailIdentity":               {run: (*Service).verifyEmailIdentity},
-		"VerifyEmailAddress":                {run: (*Service).verifyEmailIdentity, noResult: true},
-		"ListIdentities":                    {run: (*Service).listIdentities},
-		"GetIdentityVerificationAttributes": {run: (*Service).getIdentityVerificationAttributes},
-		"DeleteIdentity":                    {run: (*Service).deleteIdentity},
-		"DeleteVerifiedEmailAddress":        {run: (*Service).deleteVerifiedEmailAddress, noResult: true},
-		"ListVerifiedEmailAddresses":        {run: (*Service).listVerifiedEmailAddresses},
-		"VerifyDomainDkim":                  {run: (*Service).verifyDomainDkim},
-		"GetIdentityDkimAttributes":         {run: (*Service).getIdentityDkimAttributes},
+		"CreateReceiptRuleSet":              (*Service).createReceiptRuleSet,
+		"CloneReceiptRuleSet":               (*Service).cloneReceiptRuleSet,
+		"DeleteReceiptRuleSet":              (*Service).deleteReceiptRuleSet,
+		"ListReceiptRuleSets":               (*Service).listReceiptRuleSets,
+		"DescribeReceiptRuleSet":            (*Service).describeReceiptRuleSet,
+		"DescribeActiveReceiptRuleSet":      (*Service).describeActiveReceiptRuleSet,
+		"SetActiveReceiptRuleSet":           (*Service).setActiveReceiptRuleSet,
+		"ReorderReceiptRuleSet":             (*Service).reorderReceiptRuleSet,
+		"CreateReceiptRule":                 (*Service).createReceiptRule,
+		"UpdateReceiptRule":                 (*Service).updateReceiptRule,
+		"DeleteReceiptRule":                 (*Service).deleteReceiptRule,
+		"DescribeReceiptRule":               (*Service).describeReceiptRule,
+		"SetReceiptRulePosition":            (*Service).setReceiptRulePosition,
+		"CreateReceiptFilter":               (*Service).createReceiptFilter,
+		"DeleteReceiptFilter":               (*Service).deleteReceiptFilter,
+		"ListReceiptFilters":                (*Service).listReceiptFilters,
+		"VerifyDomainIdentity":              (*Service).verifyDomainIdentity,
+		"VerifyEmailIdentity":               (*Service).verifyEmailIdentity,
+		"VerifyEmailAddress":                (*Service).verifyEmailIdentity,
+		"ListIdentities":                    (*Service).listIdentities,
+		"GetIdentityVerificationAttributes": (*Service).getIdentityVerificationAttributes,
+		"DeleteIdentity":                    (*Service).deleteIdentity,
+		"DeleteVerifiedEmailAddress":        (*Service).deleteVerifiedEmailAddress,
+		"ListVerifiedEmailAddresses":        (*Service).listVerifiedEmailAddresses,
+		"VerifyDomainDkim":                  (*Service).verifyDomainDkim,
+		"GetIdentityDkimAttributes":         (*Service).getIdentityDkimAttributes,
 	}
+}
+
+// noResult reports the deprecated operations whose reply has no Result
+// element (the model gives them no output shape).
+func noResult(action string) bool {
+	return action == "VerifyEmailAddress" || action == "DeleteVerifiedEmailAddress"
 }
 
 // IsOperation reports whether action is an SES v1 operation this package
@@ -101,7 +104,7 @@ func (s *Service) serveForm(w http.ResponseWriter, ctx context.Context, reqID st
 		writeError(w, reqID, errorf(CodeMissingAction, "Missing Action"))
 		return
 	}
-	o, ok := operations()[action]
+	run, ok := operations()[action]
 	if !ok {
 		writeError(w, reqID, errorf(CodeInvalidAction, "The action %s is not valid for this web service (sesinbound serves SES receiving and identities).", action))
 		return
@@ -111,13 +114,13 @@ func (s *Service) serveForm(w http.ResponseWriter, ctx context.Context, reqID st
 		return
 	}
 	var out xw
-	if err := o.run(s, ctx, f, &out); err != nil {
+	if err := run(s, ctx, f, &out); err != nil {
 		writeError(w, reqID, err)
 		return
 	}
 	var b xw
 	b.WriteString(`<` + action + `Response xmlns="` + Namespace + `">`)
-	if !o.noResult {
+	if !noResult(action) {
 		b.open(action + "Result")
 		b.Write(out.Bytes())
 		b.close(action + "Result")
@@ -126,10 +129,7 @@ func (s *Service) serveForm(w http.ResponseWriter, ctx context.Context, reqID st
 	b.leaf("RequestId", reqID)
 	b.close("ResponseMetadata")
 	b.close(action + "Response")
-	w.Header().Set("Content-Type", "text/xml")
-	w.Header().Set("x-amzn-RequestId", reqID)
-	w.Header().Set("Content-Length", strconv.Itoa(b.Len()))
-	w.Write(b.Bytes())
+	writeXML(w, reqID, http.StatusOK, &b)
 }
 
 // writeError writes an SES v1 error reply: HTTP 400 (or the error's
@@ -155,6 +155,10 @@ func writeError(w http.ResponseWriter, reqID string, e *Error) {
 	b.close("Error")
 	b.leaf("RequestId", reqID)
 	b.close("ErrorResponse")
+	writeXML(w, reqID, status, &b)
+}
+
+func writeXML(w http.ResponseWriter, reqID string, status int, b *xw) {
 	w.Header().Set("Content-Type", "text/xml")
 	w.Header().Set("x-amzn-RequestId", reqID)
 	w.Header().Set("Content-Length", strconv.Itoa(b.Len()))
@@ -164,18 +168,55 @@ func writeError(w http.ResponseWriter, reqID string, e *Error) {
 
 // --- rule sets ---
 
-func (s *Service) ruleSetName(f form, key string) (string, *Error) {
-	name, err := f.required(key, "ruleSetName")
-	if err != nil {
-		return "", err
+// ruleSetName reads RuleSetName, which every rule-set and rule operation
+// but SetActiveReceiptRuleSet requires.
+func (f form) ruleSetName() (string, *Error) { return f.required("RuleSetName", "ruleSetName") }
+
+// ruleSetAnd reads RuleSetName and then the member that read reads.
+func ruleSetAnd[T any](f form, read func() (T, *Error)) (string, T, *Error) {
+	var v T
+	set, err := f.ruleSetName()
+	if err == nil {
+		v, err = read()
 	}
-	return name, nil
+	return set, v, err
+}
+
+// ruleSetAndRule reads RuleSetName and RuleName.
+func (f form) ruleSetAndRule() (set, rule string, err *Error) {
+	return ruleSetAnd(f, func() (string, *Error) { return f.required("RuleName", "ruleName") })
+}
+
+// snapshot returns the state published now. A published state is never
+// changed, so the caller reads it without the lock.
+func (s *Service) snapshot() *state {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.st
 }
 
 func (s *Service) createReceiptRuleSet(ctx context.Context, f form, w *xw) *Error {
-	name, err := s.ruleSetName(f, "RuleSetName")
+	return s.addRuleSet(f, false)
+}
+
+func (s *Service) cloneReceiptRuleSet(ctx context.Context, f form, w *xw) *Error {
+	return s.addRuleSet(f, true)
+}
+
+// addRuleSet creates the rule set RuleSetName: empty, or, for a clone,
+// with a copy of the rules of OriginalRuleSetName. As on AWS, a clone is
+// not active, and the new name is checked to be free before the original
+// is looked for.
+func (s *Service) addRuleSet(f form, clone bool) *Error {
+	name, err := f.ruleSetName()
 	if err != nil {
 		return err
+	}
+	orig := ""
+	if clone {
+		if orig, err = f.required("OriginalRuleSetName", "originalRuleSetName"); err != nil {
+			return err
+		}
 	}
 	if err := s.checkRuleSetName(name); err != nil {
 		return err
@@ -184,10 +225,18 @@ func (s *Service) createReceiptRuleSet(ctx context.Context, f form, w *xw) *Erro
 		if _, set := st.set(name); set != nil {
 			return errAlreadyExists("Rule set", name)
 		}
+		var rules []receipt.Rule
+		if clone {
+			_, src, err := st.existingSet(orig)
+			if err != nil {
+				return err
+			}
+			rules = slices.Clone(src.rules)
+		}
 		if len(st.sets) >= MaxRuleSets {
 			return errorf(CodeLimitExceeded, "Too many rule sets: an account has at most %d per region", MaxRuleSets)
 		}
-		st.sets = append(st.sets, &ruleSet{name: name, created: s.cfg.Now()})
+		st.sets = append(st.sets, &ruleSet{name: name, created: s.cfg.Now(), rules: rules})
 		return nil
 	})
 }
@@ -198,90 +247,61 @@ func (s *Service) checkRuleSetName(name string) *Error {
 	return s.validate(rs, "Metadata.Name", "RuleSetName")
 }
 
-func (s *Service) cloneReceiptRuleSet(ctx context.Context, f form, w *xw) *Error {
-	name, err := s.ruleSetName(f, "RuleSetName")
-	if err != nil {
-		return err
-	}
-	orig, err := f.required("OriginalRuleSetName", "originalRuleSetName")
-	if err != nil {
-		return err
-	}
-	if err := s.checkRuleSetName(name); err != nil {
-		return err
-	}
-	return s.update(func(st *state) *Error {
-		if _, set := st.set(name); set != nil {
-			return errAlreadyExists("Rule set", name)
-		}
-		_, src := st.set(orig)
-		if src == nil {
-			return errNoRuleSet(orig)
-		}
-		if len(st.sets) >= MaxRuleSets {
-			return errorf(CodeLimitExceeded, "Too many rule sets: an account has at most %d per region", MaxRuleSets)
-		}
-		st.sets = append(st.sets, &ruleSet{name: name, created: s.cfg.Now(), rules: slices.Clone(src.rules)})
-		return nil
-	})
-}
-
-func (s *Service) deleteReceiptRuleSet(ctx context.Context, f form, w *xw) *Error {
-	name, err := s.ruleSetName(f, "RuleSetName")
-	if err != nil {
-		return err
-	}
-	return s.update(func(st *state) *Error {
-		i, _ := st.set(name)
-		if i < 0 {
-			return nil // idempotent, as on AWS
-		}
-		if st.active == name {
-			return withMember(errorf(CodeCannotDelete, "Cannot delete active rule set: %s", name), "Name", name)
-		}
-		st.sets = slices.Delete(st.sets, i, i+1)
-		return nil
-	})
-}
-
 func (s *Service) listReceiptRuleSets(ctx context.Context, f form, w *xw) *Error {
-	s.mu.Lock()
-	sets := slices.Clone(s.st.sets)
-	s.mu.Unlock()
+	sets := slices.Clone(s.snapshot().sets)
 	slices.SortFunc(sets, func(a, b *ruleSet) int { return strings.Compare(a.name, b.name) })
-	start := 0
-	if tok := f["NextToken"]; tok != "" {
-		n, err := strconv.Atoi(tok)
-		if err != nil || n < 0 || n > len(sets) {
-			return errorf(CodeInvalidParameterValue, "Invalid NextToken: %s", tok)
-		}
-		start = n
-	}
-	end := min(start+pageSize, len(sets))
-	w.open("RuleSets")
-	for _, set := range sets[start:end] {
-		w.open("member")
+	return writePage(w, f["NextToken"], "RuleSets", sets, pageSize, func(set *ruleSet) {
 		w.leaf("Name", set.name)
 		w.leaf("CreatedTimestamp", timestamp(set.created))
-		w.close("member")
+	})
+}
+
+// page returns the bounds of the page of n items that token starts (a
+// NextToken this package returned: the index of the page's first item),
+// size items at most; ok is false for a token it did not return.
+func page(token string, n, size int) (start, end int, ok bool) {
+	if token != "" {
+		t, err := strconv.Atoi(token)
+		if err != nil || t < 0 || t > n {
+			return 0, 0, false
+		}
+		start = t
 	}
-	w.close("RuleSets")
-	if end < len(sets) {
+	return start, min(start+size, n), true
+}
+
+// pageSizeOf reads a page size (MaxItems, PageSize): 1 to 1000, pageSize
+// when not given.
+func pageSizeOf(v string) (int, bool) {
+	if v == "" {
+		return pageSize, true
+	}
+	n, err := strconv.Atoi(v)
+	return n, err == nil && n >= 1 && n <= 1000
+}
+
+// writePage writes as the list name the page of items that token starts,
+// size items at most, and then the NextToken of the next page if any.
+func writePage[T any](w *xw, token, name string, items []T, size int, item func(T)) *Error {
+	start, end, ok := page(token, len(items), size)
+	if !ok {
+		return errorf(CodeInvalidParameterValue, "Invalid NextToken: %s", token)
+	}
+	writeList(w, name, items[start:end], item)
+	if end < len(items) {
 		w.leaf("NextToken", strconv.Itoa(end))
 	}
 	return nil
 }
 
 func (s *Service) describeReceiptRuleSet(ctx context.Context, f form, w *xw) *Error {
-	name, err := s.ruleSetName(f, "RuleSetName")
+	name, err := f.ruleSetName()
 	if err != nil {
 		return err
 	}
-	s.mu.Lock()
-	_, set := s.st.set(name)
-	s.mu.Unlock()
-	if set == nil {
-		return errNoRuleSet(name)
+	_, set, err := s.snapshot().existingSet(name)
+	if err != nil {
+		return err
 	}
 	writeSet(w, set)
 	return nil
@@ -289,20 +309,12 @@ func (s *Service) describeReceiptRuleSet(ctx context.Context, f form, w *xw) *Er
 
 func writeSet(w *xw, set *ruleSet) {
 	w.metadata(set)
-	w.open("Rules")
-	for i := range set.rules {
-		w.open("member")
-		w.rule(&set.rules[i])
-		w.close("member")
-	}
-	w.close("Rules")
+	writeList(w, "Rules", set.rules, func(r receipt.Rule) { w.rule(&r) })
 }
 
 func (s *Service) describeActiveReceiptRuleSet(ctx context.Context, f form, w *xw) *Error {
-	s.mu.Lock()
-	_, set := s.st.set(s.st.active)
-	s.mu.Unlock()
-	if set != nil {
+	st := s.snapshot()
+	if _, set := st.set(st.active); set != nil {
 		writeSet(w, set)
 	}
 	return nil // nothing active: an empty result, as on AWS
@@ -312,8 +324,8 @@ func (s *Service) setActiveReceiptRuleSet(ctx context.Context, f form, w *xw) *E
 	name := f["RuleSetName"] // absent or empty: turn receiving off
 	return s.update(func(st *state) *Error {
 		if name != "" {
-			if _, set := st.set(name); set == nil {
-				return errNoRuleSet(name)
+			if _, _, err := st.existingSet(name); err != nil {
+				return err
 			}
 		}
 		st.active = name
@@ -321,20 +333,24 @@ func (s *Service) setActiveReceiptRuleSet(ctx context.Context, f form, w *xw) *E
 	})
 }
 
-func (s *Service) reorderReceiptRuleSet(ctx context.Context, f form, w *xw) *Error {
-	name, err := s.ruleSetName(f, "RuleSetName")
-	if err != nil {
-		return err
-	}
-	names, err := f.list("RuleNames")
-	if err != nil {
-		return err
-	}
+// updateSet applies change to the rule set name (at index i of st), which
+// must exist.
+func (s *Service) updateSet(name string, change func(st *state, i int, set *ruleSet) *Error) *Error {
 	return s.update(func(st *state) *Error {
-		i, set := st.set(name)
-		if set == nil {
-			return errNoRuleSet(name)
+		i, set, err := st.existingSet(name)
+		if err != nil {
+			return err
 		}
+		return change(st, i, set)
+	})
+}
+
+func (s *Service) reorderReceiptRuleSet(ctx context.Context, f form, w *xw) *Error {
+	name, names, err := ruleSetAnd(f, func() ([]string, *Error) { return f.list("RuleNames") })
+	if err != nil {
+		return err
+	}
+	return s.updateSet(name, func(st *state, i int, set *ruleSet) *Error {
 		seen := map[string]bool{}
 		for _, n := range names {
 			if seen[n] {
@@ -367,69 +383,31 @@ func (s *Service) reorderReceiptRuleSet(ctx context.Context, f form, w *xw) *Err
 // --- rules ---
 
 func (s *Service) createReceiptRule(ctx context.Context, f form, w *xw) *Error {
-	name, err := s.ruleSetName(f, "RuleSetName")
-	if err != nil {
-		return err
-	}
-	rule, err := f.rule("Rule")
-	if err != nil {
-		return err
-	}
-	after, hasAfter := f["After"]
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	// Existence first, as SES checks it before the rule's content.
-	_, set := s.st.set(name)
-	if set == nil {
-		return errNoRuleSet(name)
-	}
-	if set.rule(rule.Name) >= 0 {
-		return errAlreadyExists("Rule", rule.Name)
-	}
-	if hasAfter && after != "" && set.rule(after) < 0 {
-		return errNoRule(after)
-	}
-	if len(set.rules) >= MaxRulesPerSet {
-		return errorf(CodeLimitExceeded, "Too many rules: a rule set has at most %d", MaxRulesPerSet)
-	}
-	if err := s.validateRule(&rule); err != nil {
-		return err
-	}
-	if err := s.checkTargets(ctx, &rule); err != nil {
-		return err
-	}
-	return s.updateLocked(func(st *state) *Error {
-		i, set := st.set(name)
-		if set == nil {
-			return errNoRuleSet(name)
-		}
-		ed := st.editSet(i)
-		at := 0 // no After: the front, as on AWS
-		if after != "" {
-			at = ed.rule(after) + 1
-		}
-		ed.rules = slices.Insert(ed.rules, at, rule)
-		return nil
-	})
+	return s.putRule(ctx, f, true)
 }
 
 func (s *Service) updateReceiptRule(ctx context.Context, f form, w *xw) *Error {
-	name, err := s.ruleSetName(f, "RuleSetName")
+	return s.putRule(ctx, f, false)
+}
+
+// putRule creates (CreateReceiptRule: after After, or at the front) or
+// replaces in place (UpdateReceiptRule) the rule Rule of the set
+// RuleSetName. As SES does, it checks that the set and the rule's place
+// exist before the rule's content, and the content before the targets.
+func (s *Service) putRule(ctx context.Context, f form, create bool) *Error {
+	name, rule, err := ruleSetAnd(f, func() (receipt.Rule, *Error) { return f.rule("Rule") })
 	if err != nil {
 		return err
 	}
-	rule, err := f.rule("Rule")
-	if err != nil {
-		return err
-	}
+	after := f["After"]
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	_, set := s.st.set(name)
-	if set == nil {
-		return errNoRuleSet(name)
+	_, set, err := s.st.existingSet(name)
+	if err != nil {
+		return err
 	}
-	if set.rule(rule.Name) < 0 {
-		return errNoRule(rule.Name)
+	if err := checkPlace(set, rule.Name, after, create); err != nil {
+		return err
 	}
 	if err := s.validateRule(&rule); err != nil {
 		return err
@@ -438,51 +416,57 @@ func (s *Service) updateReceiptRule(ctx context.Context, f form, w *xw) *Error {
 		return err
 	}
 	return s.updateLocked(func(st *state) *Error {
-		i, _ := st.set(name)
+		i, _ := st.set(name) // still there: the lock is held throughout
 		ed := st.editSet(i)
-		ed.rules[ed.rule(rule.Name)] = rule // in place: the position stays
+		if create {
+			ed.rules = slices.Insert(ed.rules, ed.after(after), rule)
+		} else {
+			ed.rules[ed.rule(rule.Name)] = rule // the position stays
+		}
 		return nil
 	})
 }
 
+// checkPlace checks that a new rule's name is free, its After known and
+// the set not full, or that the rule to replace exists.
+func checkPlace(set *ruleSet, rule, after string, create bool) *Error {
+	switch {
+	case !create && set.rule(rule) < 0:
+		return errNoRule(rule)
+	case !create:
+		return nil
+	case set.rule(rule) >= 0:
+		return errAlreadyExists("Rule", rule)
+	case after != "" && set.rule(after) < 0:
+		return errNoRule(after)
+	case len(set.rules) >= MaxRulesPerSet:
+		return errorf(CodeLimitExceeded, "Too many rules: a rule set has at most %d", MaxRulesPerSet)
+	}
+	return nil
+}
+
 func (s *Service) deleteReceiptRule(ctx context.Context, f form, w *xw) *Error {
-	name, err := s.ruleSetName(f, "RuleSetName")
+	name, rule, err := f.ruleSetAndRule()
 	if err != nil {
 		return err
 	}
-	rule, err := f.required("RuleName", "ruleName")
-	if err != nil {
-		return err
-	}
-	return s.update(func(st *state) *Error {
-		i, set := st.set(name)
-		if set == nil {
-			return errNoRuleSet(name)
+	return s.updateSet(name, func(st *state, i int, set *ruleSet) *Error {
+		if j := set.rule(rule); j >= 0 { // a missing rule: idempotent, as on AWS
+			ed := st.editSet(i)
+			ed.rules = slices.Delete(ed.rules, j, j+1)
 		}
-		j := set.rule(rule)
-		if j < 0 {
-			return nil // idempotent, as on AWS
-		}
-		ed := st.editSet(i)
-		ed.rules = slices.Delete(ed.rules, j, j+1)
 		return nil
 	})
 }
 
 func (s *Service) describeReceiptRule(ctx context.Context, f form, w *xw) *Error {
-	name, err := s.ruleSetName(f, "RuleSetName")
+	name, rule, err := f.ruleSetAndRule()
 	if err != nil {
 		return err
 	}
-	rule, err := f.required("RuleName", "ruleName")
+	_, set, err := s.snapshot().existingSet(name)
 	if err != nil {
 		return err
-	}
-	s.mu.Lock()
-	_, set := s.st.set(name)
-	s.mu.Unlock()
-	if set == nil {
-		return errNoRuleSet(name)
 	}
 	j := set.rule(rule)
 	if j < 0 {
@@ -495,20 +479,12 @@ func (s *Service) describeReceiptRule(ctx context.Context, f form, w *xw) *Error
 }
 
 func (s *Service) setReceiptRulePosition(ctx context.Context, f form, w *xw) *Error {
-	name, err := s.ruleSetName(f, "RuleSetName")
-	if err != nil {
-		return err
-	}
-	rule, err := f.required("RuleName", "ruleName")
+	name, rule, err := f.ruleSetAndRule()
 	if err != nil {
 		return err
 	}
 	after := f["After"]
-	return s.update(func(st *state) *Error {
-		i, set := st.set(name)
-		if set == nil {
-			return errNoRuleSet(name)
-		}
+	return s.updateSet(name, func(st *state, i int, set *ruleSet) *Error {
 		j := set.rule(rule)
 		if j < 0 {
 			return errNoRule(rule)
@@ -522,11 +498,7 @@ func (s *Service) setReceiptRulePosition(ctx context.Context, f form, w *xw) *Er
 		ed := st.editSet(i)
 		r := ed.rules[j]
 		ed.rules = slices.Delete(ed.rules, j, j+1)
-		at := 0
-		if after != "" {
-			at = ed.rule(after) + 1
-		}
-		ed.rules = slices.Insert(ed.rules, at, r)
+		ed.rules = slices.Insert(ed.rules, ed.after(after), r)
 		return nil
 	})
 }
@@ -553,43 +525,45 @@ func (s *Service) createReceiptFilter(ctx context.Context, f form, w *xw) *Error
 	})
 }
 
-func (s *Service) deleteReceiptFilter(ctx context.Context, f form, w *xw) *Error {
-	name, err := f.required("FilterName", "filterName")
-	if err != nil {
-		return err
-	}
-	return s.update(func(st *state) *Error {
-		if i := st.filter(name); i >= 0 {
-			st.filters = slices.Delete(st.filters, i, i+1)
-		}
-		return nil
-	})
-}
-
 func (s *Service) listReceiptFilters(ctx context.Context, f form, w *xw) *Error {
-	s.mu.Lock()
-	filters := slices.Clone(s.st.filters)
-	s.mu.Unlock()
+	filters := slices.Clone(s.snapshot().filters)
 	slices.SortFunc(filters, func(a, b receipt.Filter) int { return strings.Compare(a.Name, b.Name) })
-	w.open("Filters")
-	for _, flt := range filters {
-		w.open("member")
-		w.filter(flt)
-		w.close("member")
-	}
-	w.close("Filters")
+	writeList(w, "Filters", filters, w.filter)
 	return nil
 }
 
 // --- identities ---
 
-func (s *Service) addIdentity(name string) *Error {
+// addIdentity adds the identity if it is new, and marks it DKIM-enabled
+// when dkim is set.
+func (s *Service) addIdentity(name string, dkim bool) *Error {
 	return s.update(func(st *state) *Error {
-		if st.identity(name) < 0 {
+		i := st.identity(name)
+		if i < 0 {
 			st.identities = append(st.identities, identity{name: name, typ: identityType(name)})
+			i = len(st.identities) - 1
 		}
+		st.identities[i].dkim = st.identities[i].dkim || dkim
 		return nil
 	})
+}
+
+// identityArg reads the identity of type typ at key (wire in errors),
+// without a trailing dot, and checks it.
+func (s *Service) identityArg(f form, key, wire, typ string) (string, *Error) {
+	name, err := f.required(key, wire)
+	if err != nil {
+		return "", err
+	}
+	name = strings.TrimSuffix(name, ".")
+	if identityType(name) != typ {
+		what := map[string]string{IdentityDomain: "domain name", IdentityEmail: "email address"}[typ]
+		return "", errorf(CodeInvalidParameterValue, "Invalid %s: %s", what, name)
+	}
+	if err := s.checkIdentity(name); err != nil {
+		return "", err
+	}
+	return name, nil
 }
 
 func (s *Service) checkIdentity(name string) *Error {
@@ -623,37 +597,38 @@ func DKIMTokens(domain string) []string {
 }
 
 func (s *Service) verifyDomainIdentity(ctx context.Context, f form, w *xw) *Error {
-	d, err := f.required("Domain", "domain")
-	if err != nil {
-		return err
-	}
-	d = strings.TrimSuffix(d, ".")
-	if identityType(d) != IdentityDomain {
-		return errorf(CodeInvalidParameterValue, "Invalid domain name: %s", d)
-	}
-	if err := s.checkIdentity(d); err != nil {
-		return err
-	}
-	if err := s.addIdentity(d); err != nil {
-		return err
-	}
-	w.leaf("VerificationToken", VerificationToken(d))
-	return nil
+	return s.verifyDomain(f, w, false)
 }
 
 func (s *Service) verifyEmailIdentity(ctx context.Context, f form, w *xw) *Error {
-	e, err := f.required("EmailAddress", "emailAddress")
+	e, err := s.identityArg(f, "EmailAddress", "emailAddress", IdentityEmail)
 	if err != nil {
 		return err
 	}
-	e = strings.TrimSuffix(e, ".")
-	if identityType(e) != IdentityEmail {
-		return errorf(CodeInvalidParameterValue, "Invalid email address: %s", e)
-	}
-	if err := s.checkIdentity(e); err != nil {
+	return s.addIdentity(e, false)
+}
+
+func (s *Service) verifyDomainDkim(ctx context.Context, f form, w *xw) *Error {
+	return s.verifyDomain(f, w, true)
+}
+
+// verifyDomain adds the domain identity Domain and writes its verification
+// token or, for VerifyDomainDkim (dkim), enables DKIM and writes the DKIM
+// tokens.
+func (s *Service) verifyDomain(f form, w *xw, dkim bool) *Error {
+	d, err := s.identityArg(f, "Domain", "domain", IdentityDomain)
+	if err != nil {
 		return err
 	}
-	return s.addIdentity(e)
+	if err := s.addIdentity(d, dkim); err != nil {
+		return err
+	}
+	if dkim {
+		w.members("DkimTokens", DKIMTokens(d))
+	} else {
+		w.leaf("VerificationToken", VerificationToken(d))
+	}
+	return nil
 }
 
 func (s *Service) listIdentities(ctx context.Context, f form, w *xw) *Error {
@@ -663,35 +638,15 @@ func (s *Service) listIdentities(ctx context.Context, f form, w *xw) *Error {
 	default:
 		return errorf(CodeValidationError, "1 validation error detected: Value '%s' at 'identityType' failed to satisfy constraint: Member must satisfy enum value set: [EmailAddress, Domain]", typ)
 	}
-	max := pageSize
-	if v := f["MaxItems"]; v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			return errorf(CodeInvalidParameterValue, "MaxItems must be between 1 and 1000, got %s", v)
-		}
-		max = n
+	size, ok := pageSizeOf(f["MaxItems"])
+	if !ok {
+		return errorf(CodeInvalidParameterValue, "MaxItems must be between 1 and 1000, got %s", f["MaxItems"])
 	}
-	s.mu.Lock()
-	var names []string
-	for _, id := range s.st.identities {
-		if typ == "" || id.typ == typ {
-			names = append(names, id.name)
-		}
-	}
-	s.mu.Unlock()
-	start := 0
-	if tok := f["NextToken"]; tok != "" {
-		n, err := strconv.Atoi(tok)
-		if err != nil || n < 0 || n > len(names) {
-			return errorf(CodeInvalidParameterValue, "Invalid NextToken: %s", tok)
-		}
-		start = n
-	}
-	end := min(start+max, len(names))
-	w.members("Identities", names[start:end])
-	if end < len(names) {
-		w.leaf("NextToken", strconv.Itoa(end))
-	}
+	return writePage(w, f["NextToken"], "Identities", s.snapshot().names(typ), size, w.text)
+}
+
+func (s *Service) listVerifiedEmailAddresses(ctx context.Context, f form, w *xw) *Error {
+	w.members("VerifiedEmailAddresses", s.snapshot().names(IdentityEmail))
 	return nil
 }
 
@@ -699,121 +654,78 @@ func (s *Service) listIdentities(ctx context.Context, f form, w *xw) *Error {
 // identity and leaves unknown ones out (Terraform relies on that to see a
 // deleted identity).
 func (s *Service) getIdentityVerificationAttributes(ctx context.Context, f form, w *xw) *Error {
+	return s.identityAttributes(f, w, "VerificationAttributes", true, func(id *identity) {
+		w.leaf("VerificationStatus", "Success")
+		if id.typ == IdentityDomain {
+			w.leaf("VerificationToken", VerificationToken(id.name))
+		}
+	})
+}
+
+func (s *Service) getIdentityDkimAttributes(ctx context.Context, f form, w *xw) *Error {
+	return s.identityAttributes(f, w, "DkimAttributes", false, func(id *identity) {
+		dkim := id != nil && id.dkim
+		w.boolean("DkimEnabled", dkim)
+		if dkim {
+			w.leaf("DkimVerificationStatus", "Success")
+			w.members("DkimTokens", DKIMTokens(id.name))
+		} else {
+			w.leaf("DkimVerificationStatus", "NotStarted")
+		}
+	})
+}
+
+// identityAttributes writes the map name with an entry for each identity
+// the request names (Identities), value writing the entry's value; id is
+// nil for an unknown identity, which is left out when knownOnly.
+func (s *Service) identityAttributes(f form, w *xw, name string, knownOnly bool, value func(id *identity)) *Error {
 	names, err := f.list("Identities")
 	if err != nil {
 		return err
 	}
-	s.mu.Lock()
-	st := s.st
-	s.mu.Unlock()
-	w.open("VerificationAttributes")
+	st := s.snapshot()
+	w.open(name)
 	for _, n := range names {
-		i := st.identity(n)
-		if i < 0 {
+		var id *identity
+		if i := st.identity(n); i >= 0 {
+			id = &st.identities[i]
+		} else if knownOnly {
 			continue
 		}
 		w.open("entry")
 		w.leaf("key", n)
 		w.open("value")
-		w.leaf("VerificationStatus", "Success")
-		if st.identities[i].typ == IdentityDomain {
-			w.leaf("VerificationToken", VerificationToken(st.identities[i].name))
-		}
+		value(id)
 		w.close("value")
 		w.close("entry")
 	}
-	w.close("VerificationAttributes")
+	w.close(name)
 	return nil
+}
+
+// deleteBy deletes what the member key (wire in errors) names: remove
+// takes it out of the state, and does nothing if it is not there (deletes
+// are idempotent on AWS).
+func (s *Service) deleteBy(f form, key, wire string, remove func(st *state, name string) *Error) *Error {
+	name, err := f.required(key, wire)
+	if err != nil {
+		return err
+	}
+	return s.update(func(st *state) *Error { return remove(st, name) })
+}
+
+func (s *Service) deleteReceiptRuleSet(ctx context.Context, f form, w *xw) *Error {
+	return s.deleteBy(f, "RuleSetName", "ruleSetName", (*state).deleteSet)
+}
+
+func (s *Service) deleteReceiptFilter(ctx context.Context, f form, w *xw) *Error {
+	return s.deleteBy(f, "FilterName", "filterName", (*state).deleteFilter)
 }
 
 func (s *Service) deleteIdentity(ctx context.Context, f form, w *xw) *Error {
-	name, err := f.required("Identity", "identity")
-	if err != nil {
-		return err
-	}
-	return s.removeIdentity(name)
-}
-
-func (s *Service) removeIdentity(name string) *Error {
-	return s.update(func(st *state) *Error {
-		if i := st.identity(name); i >= 0 {
-			st.identities = slices.Delete(st.identities, i, i+1)
-		}
-		return nil
-	})
+	return s.deleteBy(f, "Identity", "identity", (*state).deleteIdentity)
 }
 
 func (s *Service) deleteVerifiedEmailAddress(ctx context.Context, f form, w *xw) *Error {
-	name, err := f.required("EmailAddress", "emailAddress")
-	if err != nil {
-		return err
-	}
-	return s.removeIdentity(name)
-}
-
-func (s *Service) listVerifiedEmailAddresses(ctx context.Context, f form, w *xw) *Error {
-	s.mu.Lock()
-	var names []string
-	for _, id := range s.st.identities {
-		if id.typ == IdentityEmail {
-			names = append(names, id.name)
-		}
-	}
-	s.mu.Unlock()
-	w.members("VerifiedEmailAddresses", names)
-	return nil
-}
-
-func (s *Service) verifyDomainDkim(ctx context.Context, f form, w *xw) *Error {
-	d, err := f.required("Domain", "domain")
-	if err != nil {
-		return err
-	}
-	d = strings.TrimSuffix(d, ".")
-	if err := s.checkIdentity(d); err != nil {
-		return err
-	}
-	err = s.update(func(st *state) *Error {
-		i := st.identity(d)
-		if i < 0 {
-			st.identities = append(st.identities, identity{name: d, typ: IdentityDomain})
-			i = len(st.identities) - 1
-		}
-		st.identities[i].dkim = true
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	w.members("DkimTokens", DKIMTokens(d))
-	return nil
-}
-
-func (s *Service) getIdentityDkimAttributes(ctx context.Context, f form, w *xw) *Error {
-	names, err := f.list("Identities")
-	if err != nil {
-		return err
-	}
-	s.mu.Lock()
-	st := s.st
-	s.mu.Unlock()
-	w.open("DkimAttributes")
-	for _, n := range names {
-		i := st.identity(n)
-		dkim := i >= 0 && st.identities[i].dkim
-		w.open("entry")
-		w.leaf("key", n)
-		w.open("value")
-		w.boolean("DkimEnabled", dkim)
-		if dkim {
-			w.leaf("DkimVerificationStatus", "Success")
-			w.members("DkimTokens", DKIMTokens(st.identities[i].name))
-		} else {
-			w.leaf("DkimVerificationStatus", "NotStarted")
-		}
-		w.close("value")
-		w.close("entry")
-	}
-	w.close("DkimAttributes")
-	return nil
+	return s.deleteBy(f, "EmailAddress", "emailAddress", (*state).deleteIdentity)
 }

@@ -30,18 +30,37 @@ func (s *Service) checkRegion(r *http.Request) *Error {
 
 // v2Error writes a REST-JSON error: the code in X-Amzn-ErrorType, the
 // message in the body.
-func v2Error(w http.ResponseWriter, reqID string, status int, code, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Amzn-ErrorType", code)
-	w.Header().Set("x-amzn-RequestId", reqID)
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(map[string]string{"message": msg})
+func v2Error(w http.ResponseWriter, reqID string, e *Error) {
+	w.Header().Set("X-Amzn-ErrorType", e.Code)
+	v2Write(w, reqID, e.Status, map[string]string{"message": e.Message})
 }
 
-func v2JSON(w http.ResponseWriter, reqID string, v any) {
+func v2Write(w http.ResponseWriter, reqID string, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("x-amzn-RequestId", reqID)
+	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(v)
+}
+
+// v2Err is an SES v2 error: code is the exception's name.
+func v2Err(status int, code, msg string) *Error {
+	return &Error{Status: status, Code: code, Message: msg}
+}
+
+func badRequest(msg string) *Error { return v2Err(http.StatusBadRequest, "BadRequestException", msg) }
+
+func errNoEmailIdentity(name string) *Error {
+	return v2Err(http.StatusNotFound, "NotFoundException", "Email identity "+name+" does not exist.")
+}
+
+// decodeJSON reads a request body; an empty body is the zero value when
+// emptyOK.
+func decodeJSON(r *http.Request, v any, emptyOK bool) *Error {
+	err := json.NewDecoder(io.LimitReader(r.Body, maxFormBytes)).Decode(v)
+	if err != nil && !(emptyOK && err == io.EOF) {
+		return badRequest("the body is not JSON: " + err.Error())
+	}
+	return nil
 }
 
 func v2Type(name string) string {
@@ -69,9 +88,17 @@ func v2DkimOf(name string) *v2Dkim {
 // ListEmailIdentities and DeleteEmailIdentity.
 func (s *Service) serveV2(w http.ResponseWriter, r *http.Request) {
 	reqID := s.requestID()
-	if err := s.checkRegion(r); err != nil {
-		v2Error(w, reqID, err.Status, "AccessDeniedException", err.Message)
+	out, err := s.routeV2(r)
+	if err != nil {
+		v2Error(w, reqID, err)
 		return
+	}
+	v2Write(w, reqID, http.StatusOK, out)
+}
+
+func (s *Service) routeV2(r *http.Request) (any, *Error) {
+	if err := s.checkRegion(r); err != nil {
+		return nil, v2Err(err.Status, "AccessDeniedException", err.Message)
 	}
 	path := r.URL.EscapedPath()
 	if path == "/v2/email/list-identities" && r.Method == http.MethodPost {
@@ -80,97 +107,77 @@ func (s *Service) serveV2(w http.ResponseWriter, r *http.Request) {
 			NextToken string `json:"NextToken"`
 			PageSize  int    `json:"PageSize"`
 		}
-		if err := json.NewDecoder(io.LimitReader(r.Body, maxFormBytes)).Decode(&in); err != nil && err != io.EOF {
-			v2Error(w, reqID, http.StatusBadRequest, "BadRequestException", "the body is not JSON: "+err.Error())
-			return
+		if err := decodeJSON(r, &in, true); err != nil {
+			return nil, err
 		}
 		size := ""
 		if in.PageSize != 0 {
 			size = strconv.Itoa(in.PageSize)
 		}
-		s.listEmailIdentities(w, reqID, in.NextToken, size)
-		return
+		return s.listEmailIdentities(in.NextToken, size)
 	}
 	rest, ok := strings.CutPrefix(path, v2Prefix)
 	if !ok || (rest != "" && rest[0] != '/') {
-		v2Error(w, reqID, http.StatusNotFound, "NotFoundException", "sesinbound serves SES v2 identities only, under "+v2Prefix)
-		return
+		return nil, v2Err(http.StatusNotFound, "NotFoundException", "sesinbound serves SES v2 identities only, under "+v2Prefix)
 	}
 	rest = strings.TrimPrefix(rest, "/")
 	switch {
 	case rest == "" && r.Method == http.MethodPost:
-		s.createEmailIdentity(w, r, reqID)
+		return s.createEmailIdentity(r)
 	case rest == "" && r.Method == http.MethodGet:
-		s.listEmailIdentities(w, reqID, r.URL.Query().Get("NextToken"), r.URL.Query().Get("PageSize"))
+		return s.listEmailIdentities(r.URL.Query().Get("NextToken"), r.URL.Query().Get("PageSize"))
 	case rest != "" && !strings.Contains(rest, "/"):
 		name, err := url.PathUnescape(rest)
 		if err != nil {
-			v2Error(w, reqID, http.StatusBadRequest, "BadRequestException", "bad identity in path: "+err.Error())
-			return
+			return nil, badRequest("bad identity in path: " + err.Error())
 		}
 		switch r.Method {
 		case http.MethodGet:
-			s.getEmailIdentity(w, reqID, name)
+			return s.getEmailIdentity(name)
 		case http.MethodDelete:
-			s.deleteEmailIdentity(w, reqID, name)
-		default:
-			v2Error(w, reqID, http.StatusMethodNotAllowed, "BadRequestException", r.Method+" is not served on an identity")
+			return s.deleteEmailIdentity(name)
 		}
-	default:
-		v2Error(w, reqID, http.StatusNotFound, "NotFoundException", "sesinbound serves CreateEmailIdentity, GetEmailIdentity, ListEmailIdentities and DeleteEmailIdentity")
+		return nil, v2Err(http.StatusMethodNotAllowed, "BadRequestException", r.Method+" is not served on an identity")
 	}
+	return nil, v2Err(http.StatusNotFound, "NotFoundException", "sesinbound serves CreateEmailIdentity, GetEmailIdentity, ListEmailIdentities and DeleteEmailIdentity")
 }
 
-func (s *Service) createEmailIdentity(w http.ResponseWriter, r *http.Request, reqID string) {
+func (s *Service) createEmailIdentity(r *http.Request) (any, *Error) {
 	var in struct {
 		EmailIdentity string `json:"EmailIdentity"`
 	}
-	if err := json.NewDecoder(io.LimitReader(r.Body, maxFormBytes)).Decode(&in); err != nil {
-		v2Error(w, reqID, http.StatusBadRequest, "BadRequestException", "the body is not JSON: "+err.Error())
-		return
+	if err := decodeJSON(r, &in, false); err != nil {
+		return nil, err
 	}
 	name := strings.TrimSuffix(in.EmailIdentity, ".")
 	if name == "" {
-		v2Error(w, reqID, http.StatusBadRequest, "BadRequestException", "EmailIdentity is required")
-		return
+		return nil, badRequest("EmailIdentity is required")
 	}
 	if err := s.checkIdentity(name); err != nil {
-		v2Error(w, reqID, http.StatusBadRequest, "BadRequestException", err.Message)
-		return
+		return nil, badRequest(err.Message)
 	}
-	exists := false
 	err := s.update(func(st *state) *Error {
 		if st.identity(name) >= 0 {
-			exists = true
-			return errAlreadyExists("Identity", name)
+			return v2Err(http.StatusBadRequest, "AlreadyExistsException", "Email identity "+name+" already exist.")
 		}
 		st.identities = append(st.identities, identity{name: name, typ: identityType(name), dkim: identityType(name) == IdentityDomain})
 		return nil
 	})
-	if exists {
-		v2Error(w, reqID, http.StatusBadRequest, "AlreadyExistsException", "Email identity "+name+" already exist.")
-		return
-	}
 	if err != nil {
-		v2Error(w, reqID, http.StatusInternalServerError, "InternalFailure", err.Message)
-		return
+		return nil, err
 	}
-	v2JSON(w, reqID, map[string]any{
+	return map[string]any{
 		"IdentityType":             v2Type(name),
 		"VerifiedForSendingStatus": true,
 		"DkimAttributes":           v2DkimOf(name),
-	})
+	}, nil
 }
 
-func (s *Service) getEmailIdentity(w http.ResponseWriter, reqID, name string) {
-	s.mu.Lock()
-	i := s.st.identity(name)
-	s.mu.Unlock()
-	if i < 0 {
-		v2Error(w, reqID, http.StatusNotFound, "NotFoundException", "Email identity "+name+" does not exist.")
-		return
+func (s *Service) getEmailIdentity(name string) (any, *Error) {
+	if s.snapshot().identity(name) < 0 {
+		return nil, errNoEmailIdentity(name)
 	}
-	v2JSON(w, reqID, map[string]any{
+	return map[string]any{
 		"IdentityType":             v2Type(name),
 		"FeedbackForwardingStatus": true,
 		"VerifiedForSendingStatus": true,
@@ -178,32 +185,19 @@ func (s *Service) getEmailIdentity(w http.ResponseWriter, reqID, name string) {
 		"DkimAttributes":           v2DkimOf(name),
 		"Policies":                 map[string]string{},
 		"Tags":                     []any{},
-	})
+	}, nil
 }
 
-func (s *Service) listEmailIdentities(w http.ResponseWriter, reqID, token, pageSizeParam string) {
-	size := pageSize
-	if v := pageSizeParam; v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			v2Error(w, reqID, http.StatusBadRequest, "BadRequestException", "PageSize must be between 1 and 1000")
-			return
-		}
-		size = n
+func (s *Service) listEmailIdentities(token, size string) (any, *Error) {
+	n, ok := pageSizeOf(size)
+	if !ok {
+		return nil, badRequest("PageSize must be between 1 and 1000")
 	}
-	s.mu.Lock()
-	ids := append([]identity(nil), s.st.identities...)
-	s.mu.Unlock()
-	start := 0
-	if tok := token; tok != "" {
-		n, err := strconv.Atoi(tok)
-		if err != nil || n < 0 || n > len(ids) {
-			v2Error(w, reqID, http.StatusBadRequest, "BadRequestException", "Invalid NextToken")
-			return
-		}
-		start = n
+	ids := s.snapshot().identities
+	start, end, ok := page(token, len(ids), n)
+	if !ok {
+		return nil, badRequest("Invalid NextToken")
 	}
-	end := min(start+size, len(ids))
 	type entry struct {
 		IdentityType       string `json:"IdentityType"`
 		IdentityName       string `json:"IdentityName"`
@@ -220,27 +214,20 @@ func (s *Service) listEmailIdentities(w http.ResponseWriter, reqID, token, pageS
 	if end < len(ids) {
 		out.NextToken = strconv.Itoa(end)
 	}
-	v2JSON(w, reqID, out)
+	return out, nil
 }
 
-func (s *Service) deleteEmailIdentity(w http.ResponseWriter, reqID, name string) {
-	missing := false
+func (s *Service) deleteEmailIdentity(name string) (any, *Error) {
 	err := s.update(func(st *state) *Error {
 		i := st.identity(name)
 		if i < 0 {
-			missing = true
-			return errorf("NotFound", "")
+			return errNoEmailIdentity(name)
 		}
-		st.identities = append(st.identities[:i:i], st.identities[i+1:]...)
+		st.identities = deleteAt(st.identities, i)
 		return nil
 	})
-	if missing {
-		v2Error(w, reqID, http.StatusNotFound, "NotFoundException", "Email identity "+name+" does not exist.")
-		return
-	}
 	if err != nil {
-		v2Error(w, reqID, http.StatusInternalServerError, "InternalFailure", err.Message)
-		return
+		return nil, err
 	}
-	v2JSON(w, reqID, struct{}{})
+	return struct{}{}, nil
 }

@@ -21,16 +21,24 @@ func (w *xw) close(name string) { w.WriteString("</" + name + ">") }
 
 func (w *xw) leaf(name, value string) {
 	w.open(name)
-	xml.EscapeText(w, []byte(value))
+	w.text(value)
 	w.close(name)
 }
 
 func (w *xw) boolean(name string, v bool) { w.leaf(name, strconv.FormatBool(v)) }
 
-func (w *xw) members(name string, values []string) {
+func (w *xw) text(value string) { xml.EscapeText(w, []byte(value)) }
+
+// members writes a list of strings.
+func (w *xw) members(name string, values []string) { writeList(w, name, values, w.text) }
+
+// writeList writes a list: <name><member>item</member>...</name>.
+func writeList[T any](w *xw, name string, items []T, item func(T)) {
 	w.open(name)
-	for _, v := range values {
-		w.leaf("member", v)
+	for _, v := range items {
+		w.open("member")
+		item(v)
+		w.close("member")
 	}
 	w.close(name)
 }
@@ -45,13 +53,7 @@ func (w *xw) rule(r *receipt.Rule) {
 	if len(r.Recipients) > 0 {
 		w.members("Recipients", slices.Sorted(slices.Values(r.Recipients)))
 	}
-	w.open("Actions")
-	for i := range r.Actions {
-		w.open("member")
-		w.action(&r.Actions[i])
-		w.close("member")
-	}
-	w.close("Actions")
+	writeList(w, "Actions", r.Actions, func(a receipt.Action) { w.action(&a) })
 	w.boolean("ScanEnabled", r.ScanEnabled)
 }
 

@@ -5,11 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/sesinbound/sesinbound/backend"
 	"github.com/sesinbound/sesinbound/emulator"
-	"github.com/sesinbound/sesinbound/receipt"
+	"github.com/sesinbound/sesinbound/sesapi"
 )
 
 // doctor prints, as a table, what serve would find at startup: the rules,
@@ -28,14 +29,15 @@ func doctor(ctx context.Context, args []string, getenv func(string) string, stdo
 	}
 	defer func() { printFindings(stdout, findings) }()
 
-	rules := receipt.DefaultRules()
-	if c.ConfigPath != "" {
-		if rules, err = receipt.LoadRules(c.ConfigPath); err != nil {
-			add("rules "+c.ConfigPath, backend.Fail, "%v", err)
-			return &exitError{code: 1, err: errors.New("the rules file is invalid")}
-		}
+	// What serve runs: the configuration --data-dir saved, merged with the
+	// rules file as serve merges them. Nothing is saved.
+	svc, _, err := emulator.OpenSES(c.Config, nil, nil, false)
+	if err != nil {
+		add("rules "+rulesSource(c), backend.Fail, "%v", err)
+		return &exitError{code: 1, err: errors.New("the configuration is invalid")}
 	}
-	add("rules "+rules.Source, backend.OK, "%s", emulator.DescribeRules(rules))
+	rules := svc.RuleSet()
+	add("rules "+rulesSource(c), backend.OK, "%s", emulator.DescribeRules(rules))
 	be, err := emulator.OpenBackends(ctx, c.Config, rules, getenv, nil)
 	if err != nil {
 		add("backends", backend.Fail, "%v", err)
@@ -50,24 +52,14 @@ func doctor(ctx context.Context, args []string, getenv func(string) string, stdo
 	buckets, keys := backend.Resources(rules)
 	for _, b := range buckets {
 		ok, err := backend.BucketExists(ctx, be.S3, b)
-		switch {
-		case err != nil:
-			add("s3 bucket "+b, backend.Fail, "%v", err)
-		case !ok:
-			add("s3 bucket "+b, missingSeverity(c), "missing: %s", missingAction(c))
-		default:
+		if present(add, c, "s3 bucket "+b, ok, err) {
 			add("s3 bucket "+b, backend.OK, "exists")
 			findings = append(findings, backend.ProbeMetadata(ctx, be.S3, b)...)
 		}
 	}
 	for _, k := range keys {
 		ok, err := backend.KeyExists(ctx, be.KMS, k)
-		switch {
-		case err != nil:
-			add("kms key "+k, backend.Fail, "%v", err)
-		case !ok:
-			add("kms key "+k, missingSeverity(c), "missing: %s", missingAction(c))
-		default:
+		if present(add, c, "kms key "+k, ok, err) {
 			findings = append(findings, backend.CheckKey(ctx, be.KMS, rules, k)...)
 		}
 	}
@@ -77,6 +69,35 @@ func doctor(ctx context.Context, args []string, getenv func(string) string, stdo
 		}
 	}
 	return nil
+}
+
+// rulesSource names where doctor's configuration comes from.
+func rulesSource(c Config) string {
+	var from []string
+	if c.DataDir != "" {
+		from = append(from, sesapi.NewStore(c.DataDir).Path)
+	}
+	if c.ConfigPath != "" {
+		from = append(from, c.ConfigPath)
+	}
+	if len(from) == 0 {
+		return "built-in"
+	}
+	return strings.Join(from, " + ")
+}
+
+// present reports whether a bucket or key exists (ok, err from the
+// check), adding the finding when it is missing or the check failed.
+func present(add func(string, backend.Severity, string, ...any), c Config, check string, ok bool, err error) bool {
+	switch {
+	case err != nil:
+		add(check, backend.Fail, "%v", err)
+	case !ok:
+		add(check, missingSeverity(c), "missing: %s", missingAction(c))
+	default:
+		return true
+	}
+	return false
 }
 
 func missingSeverity(c Config) backend.Severity {
