@@ -343,6 +343,7 @@ func TestShutdownEndsStreamsAndPolls(t *testing.T) {
 	defer cancel()
 	start := time.Now()
 	if err := srv.Config.Shutdown(ctx); err != nil {
+		srv.CloseClientConnections() // so that the poll and the stream end
 		t.Fatalf("Shutdown: %v after %v", err, time.Since(start))
 	}
 	if code := <-poll; code != http.StatusNoContent {
