@@ -410,12 +410,13 @@ func (l *s3Log) stageOrWrite(op *s3LogOp, seg *s3Segment) error {
 			return err
 		}
 		op.entry = e
+		l.stage.hashDirect(e, seg)
 		return nil
 	}
-	_, err := l.stage.stageRecord(seg, at, func(w io.Writer) error {
+	_, err := l.stage.stageRecord(seg, at, func(w io.Writer) (*s3Entry, error) {
 		e, err := l.appendRecord(w, op, seg)
 		op.entry = e
-		return err
+		return e, err
 	})
 	return err
 }
