@@ -44,14 +44,15 @@ type s3Config struct {
 	// step of a compaction (see s3Log.compact).
 	compactSlack int64
 	compactHook  func(step string)
+	now          func() time.Time
+	region       string
+	buckets      []string
+	faults       FaultFunc
+	rand         io.Reader
+
 	// For tests: called each time an ETag left to compute on first use
 	// is computed by reading the body back (see rememberETag).
 	etagHook func()
-	now      func() time.Time
-	region   string
-	buckets  []string
-	faults   FaultFunc
-	rand     io.Reader
 }
 
 // S3Option configures an S3.
