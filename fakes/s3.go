@@ -264,6 +264,8 @@ func (s *S3) newBucket(name string, created time.Time, dir string) *s3Bucket {
 	b.log.queue.Commit = b.log.commitQueued
 	if dir == "" {
 		b.log.stage = newS3Stage(&s.mu)
+	} else {
+		b.log.hasher = newS3Stage(&s.mu)
 	}
 	return b
 }

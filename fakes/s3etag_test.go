@@ -2,6 +2,7 @@ package fakes
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/md5"
 	"encoding/hex"
@@ -16,10 +17,22 @@ import (
 // TestS3ETagsComputedInBackground stores objects in-process as the
 // pipeline does (a body whole in memory, no checksum, so no ETag at put
 // time) and checks that once the staging flusher is done a full listing
-// reads no body back, and shows each body's MD5.
+// reads no body back, and shows each body's MD5: in memory mode, where
+// the staging flusher computes them, and with a data directory, where a
+// background hasher does.
 func TestS3ETagsComputedInBackground(t *testing.T) {
+	for _, mode := range []string{"memory", "data-dir"} {
+		t.Run(mode, func(t *testing.T) { testS3ETagsInBackground(t, mode) })
+	}
+}
+
+func testS3ETagsInBackground(t *testing.T, mode string) {
 	var reads atomic.Int64
-	s, err := NewS3(WithBuckets("etags"), func(c *s3Config) { c.etagHook = func() { reads.Add(1) } })
+	opts := []S3Option{WithBuckets("etags"), func(c *s3Config) { c.etagHook = func() { reads.Add(1) } }}
+	if mode == "data-dir" {
+		opts = append(opts, WithS3DataDir(t.TempDir()))
+	}
+	s, err := NewS3(opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +53,7 @@ func TestS3ETagsComputedInBackground(t *testing.T) {
 		want[key] = `"` + hex.EncodeToString(sum[:]) + `"`
 	}
 	s.mu.RLock()
-	st := s.buckets["etags"].log.stage
+	st := cmp.Or(s.buckets["etags"].log.stage, s.buckets["etags"].log.hasher)
 	s.mu.RUnlock()
 	st.drain()
 	got := map[string]string{}
