@@ -10,6 +10,9 @@
 //	go run ./bench -rows restart   sesinbound --data-dir restarted on a million objects
 //	go run ./bench -rows memory -sizes 10KB -c 8 -cpuprofile prof
 //	                               one cell, with a CPU profile of sesinbound in prof/
+//	go run ./bench -rows memory -pages 20 -sizes 10KB -c 8
+//	                               the memory-only row against a second one with
+//	                               20 browser tabs open on its web page
 //	go run ./bench -rows memory,watched -sizes 10KB -c 8
 //	                               memory only, alone and with 100 waiters and
 //	                               10 event streams open (-waiters, -feeds)
@@ -62,6 +65,7 @@ type options struct {
 	out       string
 	keep      bool
 	profiles  string // a directory for the sesinbound rows' CPU profiles
+	pages     int    // browser tabs open on the page for the memory-pages row
 	waiters   int    // long polls held open on the "watched" row
 	feeds     int    // event streams read on the "watched" row
 	million   int    // mails in the scale row
@@ -85,10 +89,11 @@ func parseOptions(args []string) (options, error) {
 	fs.IntVar(&o.n, "n", 0, "messages per row and round (default: 2000, fewer for large sizes)")
 	sizes := fs.String("sizes", "1KB,10KB,1MB,40MB", "message sizes (decimal: 1KB is 1000 bytes)")
 	conns := fs.String("c", "1,8", "connection counts")
-	rows := fs.String("rows", "memory,data-dir,backends,mailpit,rules,startup,memory-use", "what to measure besides the ceiling")
+	rows := fs.String("rows", "memory,data-dir,backends,mailpit,rules,startup,memory-use,page-load", "what to measure besides the ceiling")
 	fs.IntVar(&o.startups, "startups", 20, "startups timed for the startup median")
 	fs.StringVar(&o.out, "o", "", "also write the report to this file")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory (logs, data) after the run")
+	fs.IntVar(&o.pages, "pages", 0, "add a memory-only row with this many headless Chromium tabs open on its web page")
 	fs.IntVar(&o.waiters, "waiters", 100, `long polls held open against the "watched" row (-rows memory,watched)`)
 	fs.IntVar(&o.feeds, "feeds", 10, `event streams read from the "watched" row`)
 	fs.IntVar(&o.million, "million", 1000000, "mails of 10 KB in the scale row (-rows million), objects in the restart row (-rows restart); neither is in the default run")

@@ -49,6 +49,8 @@ type report struct {
 	rulesRatios []float64
 	rules1      []loadResult
 	rules200    []loadResult
+	pageLoads   []time.Duration // the page's first list, with pageRecords recorded
+	pageRecords int
 	scale       *scaleResult
 	restart     *restartResult
 }
@@ -110,6 +112,11 @@ func (rep *report) measure(lb *lab) error {
 			return err
 		}
 	}
+	if o.rows["page-load"] {
+		if err := rep.measurePageLoad(lb, rules); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -144,6 +151,11 @@ func (rep *report) startRows(lb *lab, rules string) error {
 		}
 		t.name = "sesinbound, embedded, memory only"
 		add("memory", t)
+		if o.pages > 0 {
+			if err := rep.startPagesRow(lb, rules); err != nil {
+				return err
+			}
+		}
 	}
 	if o.rows["watched"] {
 		t, err := lb.startSesinbound("sesinbound-watched", sesinboundOpts{rules: rules, bucket: "bench", profile: rep.opts.profileFor("watched")})
@@ -362,6 +374,7 @@ func (rep *report) markdown() string {
 		fmt.Fprintf(&b, "\n## Rule set size\n\n10 KB × 8 connections, to the last recipient of the last rule: 200 rules of 100 recipients each run at %.2f × the rate of a 1-rule set (median over %d rounds; %.0f against %.0f msgs/s).\n",
 			median(rep.rulesRatios), len(rep.rulesRatios), medianRate(rep.rules200), medianRate(rep.rules1))
 	}
+	rep.pageMarkdown(&b)
 	if len(rep.notes) > 0 {
 		b.WriteString("\n## Notes\n\n")
 		for _, n := range rep.notes {

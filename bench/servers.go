@@ -32,6 +32,7 @@ type lab struct {
 	work       string // a temporary directory for this run
 	sesinbound string // the binary under test
 	procs      []*proc
+	cleanups   []func() // run by stopAll, before the processes stop
 }
 
 // proc is a server process.
@@ -98,6 +99,9 @@ func (p *proc) failed(err error) error {
 }
 
 func (lb *lab) stopAll() {
+	for _, f := range lb.cleanups {
+		f()
+	}
 	for _, p := range lb.procs {
 		p.stop()
 	}

@@ -343,7 +343,10 @@ func TestAdminToken(t *testing.T) {
 	if code := do(http.MethodPut, "Bearer s3cret"); code != 200 {
 		t.Errorf("PUT with the token = %d, want 200", code)
 	}
-	if code := do(http.MethodGet, ""); code != 200 {
-		t.Errorf("GET without a token = %d, want 200 (reading needs none)", code)
+	if code := do(http.MethodGet, ""); code != 401 {
+		t.Errorf("GET without a token = %d, want 401 (with a token, reading needs it too)", code)
+	}
+	if code := do(http.MethodGet, "Bearer s3cret"); code != 200 {
+		t.Errorf("GET with the token = %d, want 200", code)
 	}
 }

@@ -39,7 +39,8 @@ type Config struct {
 	// self-signed one is made (and kept in DataDir).
 	TLSCert, TLSKey string
 	// AdminToken, when set, must be sent as "Authorization: Bearer <token>"
-	// to change anything under /_sesinbound/ (faults, the message record).
+	// (or the page's cookie) with every call under /_sesinbound/ but the
+	// health check, the SNS certificates and the page's own files.
 	AdminToken string
 	// Webhook, when set, is a URL that each processed record is POSTed to
 	// as JSON, in the background (journal.Webhook).

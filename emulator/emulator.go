@@ -26,6 +26,7 @@ import (
 	"github.com/sesinbound/sesinbound/receipt"
 	"github.com/sesinbound/sesinbound/sesapi"
 	"github.com/sesinbound/sesinbound/smtpd"
+	"github.com/sesinbound/sesinbound/web"
 )
 
 // StartupTimeout bounds bootstrap and the self-check against backends.
@@ -42,10 +43,13 @@ type Emulator struct {
 	Journal   *journal.Journal
 	Faults    *faults.Registry
 	Processor *receipt.Processor
-	Webhook   *journal.Webhook // nil without Config.Webhook
+	// Findings are the startup self-check's results, shown on the page.
+	Findings []backend.Finding
+	Webhook  *journal.Webhook // nil without Config.Webhook
 	// SES is the SES API over the live configuration.
 	SES *sesapi.Service
 
+	cfg     Config
 	log     *slog.Logger
 	smtpLn  net.Listener
 	awsLn   net.Listener
@@ -69,7 +73,7 @@ func Start(ctx context.Context, c Config) (_ *Emulator, err error) {
 	if getenv == nil {
 		getenv = func(string) string { return "" }
 	}
-	e := &Emulator{log: log, errc: make(chan error, 2)}
+	e := &Emulator{cfg: c, log: log, errc: make(chan error, 2)}
 	defer func() {
 		if err != nil {
 			e.Close()
@@ -111,7 +115,8 @@ func Start(ctx context.Context, c Config) (_ *Emulator, err error) {
 	for _, r := range created {
 		log.Info("created "+r, slog.String("s3", be.S3Name), slog.String("kms", be.KMSName))
 	}
-	for _, f := range be.Checks(startCtx, rules) {
+	e.Findings = be.Checks(startCtx, rules)
+	for _, f := range e.Findings {
 		switch f.Severity {
 		case backend.Warn:
 			log.Warn(f.Detail, slog.String("check", f.Check))
@@ -167,10 +172,17 @@ func Start(ctx context.Context, c Config) (_ *Emulator, err error) {
 		control.Handle("/_sesinbound/webhook", e.Webhook.Handler())
 	}
 	control.Handle("/_sesinbound/config", configHandler(e.SES))
+	control.HandleFunc("GET /_sesinbound/status", e.statusHandler)
+	readS3, err := e.readClients(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	page := &web.Server{Journal: e.Journal, S3: readS3, KMS: be.KMS, Log: log}
+	page.Register(control)
 	e.httpSrv = &http.Server{
 		Handler: &endpoint.Router{
 			AWS:         fakes.Handler(be.FakeS3, be.FakeKMS),
-			Control:     endpoint.RequireToken(c.AdminToken, control),
+			Control:     endpoint.SameSite(endpoint.RequireToken(c.AdminToken, control)),
 			SES:         e.SES,
 			IsSESAction: sesapi.IsOperation,
 		},

@@ -28,6 +28,9 @@ const ControlPrefix = "/_sesinbound/"
 // accepts: the body is read to find out, and put back for whoever serves
 // the request. Content-Type alone never decides, since an S3 object may be
 // uploaded with any.
+//
+// A browser's GET / (Accept: text/html, unsigned) is redirected to the
+// page at /_sesinbound/; an SDK's GET / is S3's ListBuckets as before.
 type Router struct {
 	AWS     http.Handler
 	Control http.Handler
@@ -52,6 +55,10 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if rt.SES != nil && rt.isSES(r) {
 		rt.SES.ServeHTTP(w, r)
+		return
+	}
+	if isBrowserRoot(r) {
+		http.Redirect(w, r, ControlPrefix, http.StatusFound)
 		return
 	}
 	rt.AWS.ServeHTTP(w, r)
@@ -82,23 +89,73 @@ func (rt *Router) isSES(r *http.Request) bool {
 	return err == nil && rt.IsSESAction(vals.Get("Action"))
 }
 
-// RequireToken guards the /_sesinbound/ paths that change state: with a
-// token configured, PUT, POST and DELETE need "Authorization: Bearer
-// <token>". Reading needs nothing.
+// isBrowserRoot reports a browser opening the endpoint's root: GET / that
+// accepts HTML and carries no AWS signature.
+func isBrowserRoot(r *http.Request) bool {
+	if r.URL.Path != "/" || r.URL.RawQuery != "" || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
+		return false
+	}
+	if r.Header.Get("Authorization") != "" || r.Header.Get("X-Amz-Date") != "" {
+		return false
+	}
+	return strings.Contains(r.Header.Get("Accept"), "text/html")
+}
+
+// TokenCookie is the cookie the page keeps the admin token in, so that
+// requests it cannot add a header to (the event stream, downloads) carry
+// it too. It is SameSite=Strict: other sites' pages never send it.
+const TokenCookie = "sesinbound_token"
+
+// openPaths need no token: the health check, the SNS signing certificates
+// that subscribers fetch, and the page's own files (which then ask for the
+// token).
+func openPath(p string) bool {
+	return p == ControlPrefix+"health" || p == ControlPrefix ||
+		strings.HasPrefix(p, ControlPrefix+"sns/") || strings.HasPrefix(p, ControlPrefix+"assets/")
+}
+
+// RequireToken guards /_sesinbound/: with a token configured, every call
+// but the open ones (health, SNS certificates, the page's files) needs
+// "Authorization: Bearer <token>" or the page's cookie.
 func RequireToken(token string, next http.Handler) http.Handler {
 	if token == "" {
 		return next
 	}
-	want := []byte("Bearer " + token)
+	want := []byte(token)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch r.Method {
-		case http.MethodGet, http.MethodHead:
-		default:
-			if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+		if !openPath(r.URL.Path) {
+			got, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			if c, err := r.Cookie(TokenCookie); got == "" && err == nil {
+				got = c.Value
+			}
+			if subtle.ConstantTimeCompare([]byte(got), want) != 1 {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="sesinbound"`)
 				w.Header().Set("Content-Type", "application/json")
 				w.WriteHeader(http.StatusUnauthorized)
-				io.WriteString(w, `{"error":"send 'Authorization: Bearer <admin token>' to change state"}`+"\n")
+				io.WriteString(w, `{"error":"send 'Authorization: Bearer <admin token>'"}`+"\n")
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// SameSite refuses state-changing calls that a browser made on behalf of
+// another site: a request whose Sec-Fetch-Site is cross-site or
+// same-site, or whose Origin is not this host. Tools (curl, SDKs, the
+// test package) send neither header and pass.
+func SameSite(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+		default:
+			site := r.Header.Get("Sec-Fetch-Site")
+			origin := r.Header.Get("Origin")
+			if (site != "" && site != "same-origin" && site != "none") ||
+				(origin != "" && origin != "http://"+r.Host && origin != "https://"+r.Host) {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusForbidden)
+				io.WriteString(w, `{"error":"cross-site request refused"}`+"\n")
 				return
 			}
 		}

@@ -99,6 +99,10 @@ func parseWait(s string) (time.Duration, error) {
 }
 
 func (j *Journal) serveList(w http.ResponseWriter, r *http.Request) {
+	if pageParams(r) { // the page's search and paging (search.go)
+		j.servePage(w, r)
+		return
+	}
 	q, wait, err := parseQuery(r.URL.Query())
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err)

@@ -183,7 +183,7 @@ func encode(res *receipt.Result) []byte {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
-	enc.Encode(res)
+	enc.Encode(res.WithNotRun())
 	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
 }
 

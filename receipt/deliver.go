@@ -184,6 +184,7 @@ func (p *Processor) Deliver(ctx context.Context, msg *Message) (*Result, error) 
 		scan = scan || snap.rules.Rules[st.rule].ScanEnabled
 	}
 	d.res.Verdicts = d.baseVerdicts(scan)
+	d.res.snapshot = snap
 	d.trace = trace{
 		id:        id,
 		at:        d.res.Received,

@@ -29,6 +29,10 @@ type Result struct {
 	Reply      *Reply       `json:"reply,omitempty"`
 	Rules      []RuleResult `json:"rules"`
 	Bounces    []Bounce     `json:"bounces,omitempty"`
+	// NotRun is the rules that did not run and why; see Result.WithNotRun.
+	NotRun []NotRunRule `json:"notRun,omitempty"`
+
+	snapshot *Snapshot // the configuration the message ran under
 }
 
 // Reply is the SMTP reply a message got.

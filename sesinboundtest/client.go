@@ -51,7 +51,7 @@ type ConnectOption func(*Client)
 // the endpoint's host with port 2525.
 func WithSMTPAddr(addr string) ConnectOption { return func(c *Client) { c.smtpAddr = addr } }
 
-// WithAdminToken is the server's --admin-token, sent on Reset.
+// WithAdminToken is the server's --admin-token, sent with every call.
 func WithAdminToken(token string) ConnectOption { return func(c *Client) { c.token = token } }
 
 // WithRegion is the rules' region, for AWSConfig (us-east-1 by default).
@@ -276,6 +276,9 @@ func (c *Client) getJSON(ctx context.Context, path string, dst any) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.endpoint+path, nil)
 	if err != nil {
 		return err
+	}
+	if c.token != "" { // with --admin-token, reading needs it too
+		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {

@@ -133,8 +133,8 @@ Flags of serve and doctor (each also read from the environment variable shown):
   --tls-key FILE       SESINBOUND_TLS_KEY       self-signed one, kept in --data-dir)
   --log-level LEVEL    SESINBOUND_LOG_LEVEL     debug, info, warn or error (default info)
   --log-format FORMAT  SESINBOUND_LOG_FORMAT    text or json (default text)
-  --admin-token TOKEN  SESINBOUND_ADMIN_TOKEN   require "Authorization: Bearer TOKEN" for the
-                                                /_sesinbound/ calls that change state
+  --admin-token TOKEN  SESINBOUND_ADMIN_TOKEN   require "Authorization: Bearer TOKEN" for every
+                                                /_sesinbound/ call but health (the page asks once)
   --webhook URL        SESINBOUND_WEBHOOK       POST each processed message's record to URL as
                                                 JSON, in the background (3 retries; status at
                                                 GET /_sesinbound/webhook)

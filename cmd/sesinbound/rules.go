@@ -37,6 +37,10 @@ func rules(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
+	// With --admin-token every /_sesinbound/ call needs the token.
+	if tok := getenv("SESINBOUND_ADMIN_TOKEN"); tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return fmt.Errorf("export: is sesinbound running at %s? %w", base, err)

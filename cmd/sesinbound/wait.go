@@ -65,7 +65,7 @@ func wait(ctx context.Context, args []string, getenv func(string) string, stdout
 			break
 		}
 		q.Set("wait", min(left, maxPoll).String())
-		rec, err := poll(ctx, base+q.Encode())
+		rec, err := poll(ctx, base+q.Encode(), getenv("SESINBOUND_ADMIN_TOKEN"))
 		if err != nil {
 			if ctx.Err() != nil {
 				break
@@ -90,10 +90,13 @@ func wait(ctx context.Context, args []string, getenv func(string) string, stdout
 }
 
 // poll makes one long-poll request: the first record on 200, nil on 204.
-func poll(ctx context.Context, u string) (json.RawMessage, error) {
+func poll(ctx context.Context, u, token string) (json.RawMessage, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return nil, err
+	}
+	if token != "" { // with --admin-token every /_sesinbound/ call needs it
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
