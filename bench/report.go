@@ -476,7 +476,7 @@ func (rep *report) cpuNotes() []string {
 		cpu -= rw.cpu0
 		perMsg[key] = float64(cpu.Microseconds()) / float64(ok)
 		line := fmt.Sprintf("%s: sesinbound used %.2f s of CPU over the rounds, %.0f µs per message accepted", key, cpu.Seconds(), perMsg[key])
-		if base, ok := perMsg[strings.TrimSuffix(key, "watched")+"memory"]; ok && strings.HasSuffix(key, "watched") {
+		if base := perMsg[strings.TrimSuffix(key, "watched")+"memory"]; base > 0 && strings.HasSuffix(key, "watched") {
 			line += fmt.Sprintf(" (%.2f × the memory-only row's)", perMsg[key]/base)
 		}
 		out = append(out, line)
