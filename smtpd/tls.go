@@ -37,18 +37,17 @@ func TLSConfig(certFile, keyFile, dir, hostname string) (*tls.Config, error) {
 	if dir == "" {
 		// Nothing to keep: the certificate is made on the first handshake,
 		// which takes it off the path from exec to the first 220.
-		cert := sync.OnceValues(func() (*tls.Certificate, error) { return selfSigned(hostname) })
+		cert := sync.OnceValues(func() (*tls.Certificate, error) {
+			cert, _, _, err := selfSigned(hostname)
+			return cert, err
+		})
 		return &tls.Config{GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return cert() }}, nil
 	}
 	certPath, keyPath := filepath.Join(dir, "smtp-cert.pem"), filepath.Join(dir, "smtp-key.pem")
 	if cert, err := tls.LoadX509KeyPair(certPath, keyPath); err == nil {
 		return &tls.Config{Certificates: []tls.Certificate{cert}}, nil
 	}
-	certPEM, keyPEM, err := SelfSignedCert(hostname)
-	if err != nil {
-		return nil, err
-	}
-	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	cert, certPEM, keyPEM, err := selfSigned(hostname)
 	if err != nil {
 		return nil, err
 	}
@@ -61,19 +60,20 @@ func TLSConfig(certFile, keyFile, dir, hostname string) (*tls.Config, error) {
 	if err := os.WriteFile(certPath, certPEM, 0o644); err != nil {
 		return nil, err
 	}
-	return &tls.Config{Certificates: []tls.Certificate{cert}}, nil
+	return &tls.Config{Certificates: []tls.Certificate{*cert}}, nil
 }
 
-func selfSigned(hostname string) (*tls.Certificate, error) {
-	certPEM, keyPEM, err := SelfSignedCert(hostname)
+// selfSigned makes a certificate with SelfSignedCert, parsed and in PEM.
+func selfSigned(hostname string) (cert *tls.Certificate, certPEM, keyPEM []byte, err error) {
+	certPEM, keyPEM, err = SelfSignedCert(hostname)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
-	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	c, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
-	return &cert, nil
+	return &c, certPEM, keyPEM, nil
 }
 
 // SelfSignedCert makes a P-256 certificate for hostname (and localhost and
