@@ -14,8 +14,9 @@
 //	                               the memory-only row against a second one with
 //	                               20 browser tabs open on its web page
 //	go run ./bench -rows memory,watched -sizes 10KB -c 8
-//	                               memory only, alone and with 100 waiters and
-//	                               10 event streams open (-waiters, -feeds)
+//	                               memory only, alone and with 100 waiters,
+//	                               10 event streams open and a webhook
+//	                               (-waiters, -feeds, -webhook=false)
 //
 // Each row drives real SMTP: N messages over C persistent connections, and
 // the latency of each from the end of DATA to the reply. The machines are
@@ -68,6 +69,7 @@ type options struct {
 	pages     int    // browser tabs open on the page for the memory-pages row
 	waiters   int    // long polls held open on the "watched" row
 	feeds     int    // event streams read on the "watched" row
+	webhook   bool   // the "watched" row also posts every record to a webhook sink
 	million   int    // mails in the scale row
 	baseline  string // another checkout, whose memory-only row runs alongside
 	scaleList bool   // list the scale row's bucket in full
@@ -96,6 +98,7 @@ func parseOptions(args []string) (options, error) {
 	fs.IntVar(&o.pages, "pages", 0, "add a memory-only row with this many headless Chromium tabs open on its web page")
 	fs.IntVar(&o.waiters, "waiters", 100, `long polls held open against the "watched" row (-rows memory,watched)`)
 	fs.IntVar(&o.feeds, "feeds", 10, `event streams read from the "watched" row`)
+	fs.BoolVar(&o.webhook, "webhook", true, `the "watched" row also runs with --webhook, to a sink in this process that accepts every POST`)
 	fs.IntVar(&o.million, "million", 1000000, "mails of 10 KB in the scale row (-rows million), objects in the restart row (-rows restart); neither is in the default run")
 	fs.BoolVar(&o.scaleList, "scale-list", true, "list the scale row's bucket in full, twice (the first listing computes every ETag)")
 	fs.StringVar(&o.baseline, "baseline", "", "also run the memory-only and --data-dir rows of sesinbound built from this checkout (an A/B in one run)")

@@ -50,19 +50,29 @@ func chromiumPath() string {
 	return ""
 }
 
-// openPages opens n tabs of one headless Chromium on url and waits until
-// each shows the page.
-func openPages(bin, url string, n int, work string) (stop func(), err error) {
+// chromiumAllocator returns an allocator for headless Chromium bin with a
+// fresh profile in a temporary folder under work.
+func chromiumAllocator(bin, work string) (context.Context, context.CancelFunc, error) {
 	dir, err := os.MkdirTemp(work, "chromium-")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(bin), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
 		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
 		chromedp.UserDataDir(dir))
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	return ctx, cancel, nil
+}
+
+// openPages opens n tabs of one headless Chromium on url and waits until
+// each shows the page.
+func openPages(bin, url string, n int, work string) (stop func(), err error) {
+	allocCtx, cancelAlloc, err := chromiumAllocator(bin, work)
+	if err != nil {
+		return nil, err
+	}
 	browser, cancelBrowser := chromedp.NewContext(allocCtx)
 	stop = func() { cancelBrowser(); cancelAlloc() }
 	if err := chromedp.Do(browser); err != nil {
@@ -119,16 +129,10 @@ func (rep *report) measurePageLoad(lb *lab, rules string) error {
 }
 
 func (rep *report) timeLoads(bin, url string, loads, records int, work string) error {
-	dir, err := os.MkdirTemp(work, "chromium-")
+	allocCtx, cancelAlloc, err := chromiumAllocator(bin, work)
 	if err != nil {
 		return err
 	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(bin), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(dir))
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	defer cancelAlloc()
 	browser, cancel := chromedp.NewContext(allocCtx)
 	defer cancel()

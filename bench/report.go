@@ -18,7 +18,9 @@ type row struct {
 	smtp  string                          // the server's address, for SMTP rows
 	ops   func(size, n, c int) loadResult // for raw backend rows
 	reset func() error
-	noMB  bool // the row moves no message bytes (GenerateDataKey)
+	noMB  bool          // the row moves no message bytes (GenerateDataKey)
+	proc  *proc         // the server, when the benchmark started it
+	cpu0  time.Duration // its CPU once every server had started
 }
 
 func (r *row) run(msg []byte, n, c int) loadResult {
@@ -41,6 +43,7 @@ type report struct {
 	rows    []*row
 	cells   []*cell
 	notes   []string
+	hooks   []*webhookSink // the watched rows' webhooks
 
 	startup     []time.Duration
 	idleRSSKB   int
@@ -87,6 +90,11 @@ func (rep *report) measure(lb *lab) error {
 	} else if err := rep.startRows(lb, rules); err != nil {
 		return err
 	}
+	for _, rw := range rep.rows {
+		if rw.proc != nil {
+			rw.cpu0, _ = cpuTime(rw.proc.cmd.Process.Pid)
+		}
+	}
 	for _, size := range o.sizes {
 		msg := message(size)
 		for _, c := range o.conns {
@@ -104,6 +112,21 @@ func (rep *report) measure(lb *lab) error {
 					res := rw.run(msg, cl.n, c)
 					cl.results[rw.key] = append(cl.results[rw.key], res)
 				}
+			}
+		}
+	}
+	if len(rep.hooks) > 0 {
+		time.Sleep(2 * time.Second) // the webhooks catch up, inside the CPU figures
+	}
+	for _, h := range rep.hooks {
+		rep.notes = append(rep.notes, h.note())
+	}
+	rep.notes = append(rep.notes, rep.cpuNotes()...)
+	for _, cl := range rep.cells {
+		for _, ab := range [][2]string{{"watched", "memory"}, {"baseline-watched", "baseline-memory"}} {
+			if rs := cl.ratios(ab[0], ab[1]); len(rs) > 0 {
+				rep.notes = append(rep.notes, fmt.Sprintf("%s × %d: %s ÷ %s msgs/s, per round: %s; median %.2f",
+					humanSize(cl.size), cl.conns, ab[0], ab[1], roundRatios(rs), median(rs)))
 			}
 		}
 	}
@@ -142,7 +165,7 @@ func (rep *report) startRows(lb *lab, rules string) error {
 	}
 	rep.rows = append(rep.rows, &row{key: "ceiling", name: sink.name, smtp: sink.smtp})
 	add := func(key string, t *target) {
-		rep.rows = append(rep.rows, &row{key: key, name: t.name, smtp: t.smtp, reset: t.reset})
+		rep.rows = append(rep.rows, &row{key: key, name: t.name, smtp: t.smtp, reset: t.reset, proc: t.proc})
 	}
 	if o.rows["memory"] {
 		t, err := lb.startSesinbound("sesinbound-memory", sesinboundOpts{rules: rules, bucket: "bench", profile: rep.opts.profileFor("memory")})
@@ -158,14 +181,11 @@ func (rep *report) startRows(lb *lab, rules string) error {
 		}
 	}
 	if o.rows["watched"] {
-		t, err := lb.startSesinbound("sesinbound-watched", sesinboundOpts{rules: rules, bucket: "bench", profile: rep.opts.profileFor("watched")})
+		t, err := rep.startWatched(lb, "sesinbound-watched", sesinboundOpts{rules: rules, bucket: "bench", profile: rep.opts.profileFor("watched")})
 		if err != nil {
 			return err
 		}
-		if err := lb.watch(t.aws, o.waiters, o.feeds); err != nil {
-			return err
-		}
-		t.name = fmt.Sprintf("sesinbound, embedded, memory only, %d waiters + %d event streams", o.waiters, o.feeds)
+		t.name = "sesinbound, embedded, " + t.name
 		add("watched", t)
 	}
 	if o.rows["data-dir"] {
@@ -193,6 +213,14 @@ func (rep *report) startRows(lb *lab, rules string) error {
 			}
 			t.name = "baseline (" + o.baseline + "), memory only"
 			add("baseline-memory", t)
+		}
+		if o.rows["watched"] {
+			t, err := rep.startWatched(lb, "baseline-watched", sesinboundOpts{rules: rules, bucket: "bench", bin: bin})
+			if err != nil {
+				return err
+			}
+			t.name = "baseline (" + o.baseline + "), " + t.name
+			add("baseline-watched", t)
 		}
 		if o.rows["data-dir"] {
 			t, err := lb.startSesinbound("baseline-data-dir", sesinboundOpts{rules: rules, dataDir: true, bucket: "bench", bin: bin})
@@ -235,6 +263,35 @@ func (rep *report) startRows(lb *lab, rules string) error {
 		add("mailpit", t)
 	}
 	return nil
+}
+
+// startWatched starts the watched row: sesinbound with -waiters long
+// polls and -feeds event streams open, and with -webhook a webhook to a
+// sink of its own.
+func (rep *report) startWatched(lb *lab, name string, so sesinboundOpts) (*target, error) {
+	o := rep.opts
+	var hook *webhookSink
+	if o.webhook {
+		var err error
+		if hook, err = lb.startWebhookSink(); err != nil {
+			return nil, err
+		}
+		so.webhook = hook.url
+	}
+	t, err := lb.startSesinbound(name, so)
+	if err != nil {
+		return nil, err
+	}
+	if err := lb.watch(t.aws, o.waiters, o.feeds); err != nil {
+		return nil, err
+	}
+	t.name = fmt.Sprintf("memory only, %d waiters + %d event streams", o.waiters, o.feeds)
+	if hook != nil {
+		t.name += " + a webhook"
+		hook.name, hook.aws = name, t.aws
+		rep.hooks = append(rep.hooks, hook)
+	}
+	return t, nil
 }
 
 // ratios returns, for each round, row a's rate over row b's.
@@ -384,6 +441,57 @@ func (rep *report) markdown() string {
 	return b.String()
 }
 
+// cpuNotes gives, for the watched rows and the rows they are compared
+// with, the CPU the sesinbound process used over the rounds (user and
+// system, its every thread) per message it accepted: unlike msgs/s, a
+// figure that other load on the machine hardly moves. The watchers' own
+// side (the stream readers, the webhook's sink) runs in this process and
+// is not in it.
+func (rep *report) cpuNotes() []string {
+	var out []string
+	perMsg := map[string]float64{}
+	for _, key := range []string{"memory", "watched", "baseline-memory", "baseline-watched"} {
+		var rw *row
+		for _, r := range rep.rows {
+			if r.key == key && r.proc != nil {
+				rw = r
+			}
+		}
+		if rw == nil {
+			continue
+		}
+		cpu, err := cpuTime(rw.proc.cmd.Process.Pid)
+		if err != nil {
+			continue
+		}
+		ok := 0
+		for _, cl := range rep.cells {
+			for _, res := range cl.results[key] {
+				ok += res.OK
+			}
+		}
+		if ok == 0 {
+			continue
+		}
+		cpu -= rw.cpu0
+		perMsg[key] = float64(cpu.Microseconds()) / float64(ok)
+		line := fmt.Sprintf("%s: sesinbound used %.2f s of CPU over the rounds, %.0f µs per message accepted", key, cpu.Seconds(), perMsg[key])
+		if base := perMsg[strings.TrimSuffix(key, "watched")+"memory"]; base > 0 && strings.HasSuffix(key, "watched") {
+			line += fmt.Sprintf(" (%.2f × the memory-only row's)", perMsg[key]/base)
+		}
+		out = append(out, line)
+	}
+	return out
+}
+
+func roundRatios(rs []float64) string {
+	parts := make([]string, len(rs))
+	for i, r := range rs {
+		parts[i] = fmt.Sprintf("%.2f", r)
+	}
+	return strings.Join(parts, ", ")
+}
+
 func medianRate(rs []loadResult) float64 {
 	var x []float64
 	for _, r := range rs {
@@ -418,6 +526,11 @@ func (rep *report) targets() []goal {
 	ratio("embedded, `--data-dir`, 10 KB × 8 connections", "≥ 0.9 × durable ceiling msgs/s", 10000, 8, "data-dir", "durable-ceiling", 0.9)
 	ratio("local-kms + versitygw, 10 KB × 8 connections", "≥ 0.85 × versitygw's raw PutObject rate", 10000, 8, "backends", "versitygw-put", 0.85)
 	ratio("embedded, memory only, 1 MB × 8 connections", "≥ 0.7 × ceiling MB/s", 1000000, 8, "memory", "ceiling", 0.7)
+	watched := fmt.Sprintf("memory only with %d waiters and %d event streams", rep.opts.waiters, rep.opts.feeds)
+	if rep.opts.webhook {
+		watched += " and a webhook"
+	}
+	ratio(watched+", 10 KB × 8 connections", "≥ 0.95 × memory only msgs/s, same round", 10000, 8, "watched", "memory", 0.95)
 	g := goal{measure: "200 rules against 1 rule", target: "≥ 0.95 ×"}
 	if len(rep.rulesRatios) > 0 {
 		m := median(rep.rulesRatios)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -202,6 +203,7 @@ type sesinboundOpts struct {
 	env     []string // e.g. credentials for the external S3
 	bucket  string   // what reset empties
 	profile string   // a CPU profile file, or ""
+	webhook string   // a --webhook URL, or ""
 	bin     string   // the binary; "" for the one under test
 }
 
@@ -224,6 +226,9 @@ func (lb *lab) startSesinbound(name string, o sesinboundOpts) (*target, error) {
 	}
 	if o.profile != "" {
 		args = append(args, "--cpu-profile", o.profile)
+	}
+	if o.webhook != "" {
+		args = append(args, "--webhook", o.webhook)
 	}
 	bin := lb.sesinbound
 	if o.bin != "" {
@@ -432,4 +437,29 @@ func rssKB(pid int, field string) (int, error) {
 		}
 	}
 	return 0, fmt.Errorf("no %s in /proc/%d/status", field, pid)
+}
+
+// cpuTime is the CPU a process has used so far, user and system, from
+// /proc/PID/stat.
+func cpuTime(pid int) (time.Duration, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	// The command name, in parentheses, may hold spaces: count after it.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("/proc/%d/stat: no command name", pid)
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: too short", pid)
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64) // field 14 of the line
+	stime, err2 := strconv.ParseInt(f[12], 10, 64) // field 15
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("/proc/%d/stat: utime or stime not a number", pid)
+	}
+	const ticks = 100 // USER_HZ on Linux
+	return time.Duration(utime+stime) * time.Second / ticks, nil
 }

@@ -115,15 +115,6 @@ func Start(ctx context.Context, c Config) (_ *Emulator, err error) {
 	for _, r := range created {
 		log.Info("created "+r, slog.String("s3", be.S3Name), slog.String("kms", be.KMSName))
 	}
-	e.Findings = be.Checks(startCtx, rules)
-	for _, f := range e.Findings {
-		switch f.Severity {
-		case backend.Warn:
-			log.Warn(f.Detail, slog.String("check", f.Check))
-		case backend.Fail:
-			log.Error(f.Detail, slog.String("check", f.Check))
-		}
-	}
 	hostname := receipt.Hostname(rules.Region)
 	tlsConfig, err := smtpd.TLSConfig(c.TLSCert, c.TLSKey, c.DataDir, hostname)
 	if err != nil {
@@ -159,6 +150,49 @@ func Start(ctx context.Context, c Config) (_ *Emulator, err error) {
 	e.Processor = proc
 	e.SES.SetTargets(&targets{e: e, router: router})
 
+	// Deliveries run under a context of their own, cancelled only once
+	// Shutdown has let the messages in DATA finish.
+	runCtx, runCancel := context.WithCancel(context.WithoutCancel(ctx))
+	e.cancel = runCancel
+	if c.Webhook != "" {
+		e.Webhook = &journal.Webhook{URL: c.Webhook, Log: log}
+		head := e.Journal.Head()
+		e.Webhook.After = &head
+		go e.Webhook.Run(runCtx, e.Journal)
+	}
+	smtpSrv := smtpd.NewServer(runCtx, proc, log)
+	smtpSrv.Hostname = hostname
+	smtpSrv.TLSConfig = tlsConfig
+	smtpSrv.Faults = e.Faults
+	smtpSrv.MaxMessageBytes = c.MaxMessageBytes
+	smtpSrv.MaxRecipients = c.MaxRecipients
+	smtpSrv.MaxLineLength = c.MaxLineLength
+	smtpSrv.MaxHeaderBytes = int(c.MaxHeaderBytes)
+	smtpSrv.MaxHeaderFields = c.MaxHeaderFields
+	smtpSrv.MaxConns = c.MaxConns
+	smtpSrv.ReadTimeout = c.CommandTimeout
+	smtpSrv.DataTimeout = c.DataTimeout
+	smtpSrv.DeliverTimeout = c.DeliverTimeout
+	e.smtpSrv = smtpSrv
+
+	smtpLn := e.smtpLn
+	go func() { e.errc <- smtpSrv.Serve(smtpLn) }()
+
+	// The rest is not needed to take mail (Bootstrap above is what makes a
+	// 250 safe), so it runs while the first client connects: the
+	// self-checks, the page's S3 client (loading an AWS SDK configuration
+	// costs milliseconds) and the AWS endpoint. Health reports ready only
+	// once all of it is done.
+	e.Findings = be.Checks(startCtx, rules)
+	for _, f := range e.Findings {
+		switch f.Severity {
+		case backend.Warn:
+			log.Warn(f.Detail, slog.String("check", f.Check))
+		case backend.Fail:
+			log.Error(f.Detail, slog.String("check", f.Check))
+		}
+	}
+
 	control := http.NewServeMux()
 	control.Handle("/_sesinbound/health", endpoint.Health(&e.ready, c.Version))
 	control.Handle("/_sesinbound/messages", e.Journal.Handler())
@@ -167,8 +201,7 @@ func Start(ctx context.Context, c Config) (_ *Emulator, err error) {
 	control.Handle("/_sesinbound/sns/", signer.Handler())
 	control.Handle("/_sesinbound/faults", e.Faults.Handler())
 	control.Handle("/_sesinbound/reset", e.resetHandler())
-	if c.Webhook != "" {
-		e.Webhook = &journal.Webhook{URL: c.Webhook, Log: log}
+	if e.Webhook != nil {
 		control.Handle("/_sesinbound/webhook", e.Webhook.Handler())
 	}
 	control.Handle("/_sesinbound/config", configHandler(e.SES))
@@ -189,34 +222,11 @@ func Start(ctx context.Context, c Config) (_ *Emulator, err error) {
 		ReadHeaderTimeout: 30 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	// Shutdown waits for open requests: end the streams and long polls.
+	e.httpSrv.RegisterOnShutdown(e.Journal.Close)
 
-	// Deliveries run under a context of their own, cancelled only once
-	// Shutdown has let the messages in DATA finish.
-	runCtx, runCancel := context.WithCancel(context.WithoutCancel(ctx))
-	e.cancel = runCancel
-	if e.Webhook != nil {
-		head := e.Journal.Head()
-		e.Webhook.After = &head
-		go e.Webhook.Run(runCtx, e.Journal)
-	}
-	smtpSrv := smtpd.NewServer(runCtx, proc, log)
-	smtpSrv.Hostname = hostname
-	smtpSrv.TLSConfig = tlsConfig
-	smtpSrv.Faults = e.Faults
-	smtpSrv.MaxMessageBytes = c.MaxMessageBytes
-	smtpSrv.MaxRecipients = c.MaxRecipients
-	smtpSrv.MaxLineLength = c.MaxLineLength
-	smtpSrv.MaxHeaderBytes = int(c.MaxHeaderBytes)
-	smtpSrv.MaxHeaderFields = c.MaxHeaderFields
-	smtpSrv.MaxConns = c.MaxConns
-	smtpSrv.ReadTimeout = c.CommandTimeout
-	smtpSrv.DataTimeout = c.DataTimeout
-	smtpSrv.DeliverTimeout = c.DeliverTimeout
-	e.smtpSrv = smtpSrv
-
-	httpSrv, awsLn, smtpLn := e.httpSrv, e.awsLn, e.smtpLn
+	httpSrv, awsLn := e.httpSrv, e.awsLn
 	go func() { e.errc <- serveHTTP(httpSrv, bothListener{awsLn, tlsConfig}) }()
-	go func() { e.errc <- smtpSrv.Serve(smtpLn) }()
 
 	if err := proc.WriteSetupNotifications(startCtx); err != nil {
 		return nil, fmt.Errorf("setup notifications: %s", backend.Explain(err))

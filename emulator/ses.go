@@ -77,15 +77,10 @@ func (t *targets) CheckTopic(ctx context.Context, arn string) error {
 	if !ok {
 		return sesapi.ErrUnknown
 	}
-	ctx, cancel := context.WithTimeout(ctx, targetCheckTimeout)
-	defer cancel()
-	if _, err := c.GetTopicAttributes(ctx, &sns.GetTopicAttributesInput{TopicArn: aws.String(arn)}); err != nil {
-		if notFound(err) {
-			return fmt.Errorf("no such topic in the configured SNS; create it (aws sns create-topic) or map it to a URL under Topics in the rules file")
-		}
-		return fmt.Errorf("the configured SNS cannot be asked: %s", backend.Explain(err))
-	}
-	return nil
+	return checkTarget(ctx, "SNS", func(ctx context.Context) error {
+		_, err := c.GetTopicAttributes(ctx, &sns.GetTopicAttributesInput{TopicArn: aws.String(arn)})
+		return err
+	}, "no such topic in the configured SNS; create it (aws sns create-topic) or map it to a URL under Topics in the rules file")
 }
 
 func (t *targets) CheckFunction(ctx context.Context, arn string) error {
@@ -96,13 +91,22 @@ func (t *targets) CheckFunction(ctx context.Context, arn string) error {
 	if !ok {
 		return sesapi.ErrUnknown
 	}
+	return checkTarget(ctx, "Lambda", func(ctx context.Context) error {
+		_, err := c.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(arn)})
+		return err
+	}, "no such function in the configured Lambda; create it or map it to a URL under Functions in the rules file")
+}
+
+// checkTarget asks the configured service, within targetCheckTimeout,
+// whether a target exists: missing is the error when it does not.
+func checkTarget(ctx context.Context, service string, ask func(context.Context) error, missing string) error {
 	ctx, cancel := context.WithTimeout(ctx, targetCheckTimeout)
 	defer cancel()
-	if _, err := c.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(arn)}); err != nil {
+	if err := ask(ctx); err != nil {
 		if notFound(err) {
-			return fmt.Errorf("no such function in the configured Lambda; create it or map it to a URL under Functions in the rules file")
+			return errors.New(missing)
 		}
-		return fmt.Errorf("the configured Lambda cannot be asked: %s", backend.Explain(err))
+		return fmt.Errorf("the configured %s cannot be asked: %s", service, backend.Explain(err))
 	}
 	return nil
 }

@@ -49,6 +49,10 @@ type s3Config struct {
 	buckets      []string
 	faults       FaultFunc
 	rand         io.Reader
+
+	// For tests: called each time an ETag left to compute on first use
+	// is computed by reading the body back (see rememberETag).
+	etagHook func()
 }
 
 // S3Option configures an S3.
@@ -259,7 +263,9 @@ func (s *S3) newBucket(name string, created time.Time, dir string) *s3Bucket {
 	b.log = &s3Log{dir: dir, spill: s.cfg.spill, durable: dir != "", s: s, b: b}
 	b.log.queue.Commit = b.log.commitQueued
 	if dir == "" {
-		b.log.stage = newS3Stage()
+		b.log.stage = newS3Stage(&s.mu)
+	} else {
+		b.log.hasher = newS3Stage(&s.mu)
 	}
 	return b
 }

@@ -210,6 +210,9 @@ type s3Log struct {
 	live int64 // bytes of the records in the index; guarded by S3.mu
 
 	stage *s3Stage // in memory mode
+	// hasher computes in the background the ETags of objects put without
+	// one, with a data directory (in memory mode stage does).
+	hasher *s3Stage
 }
 
 // s3LogOp is a put, a delete or a reset waiting to be appended.
@@ -329,6 +332,10 @@ func (l *s3Log) commit(batch []*s3LogOp) error {
 		if err := l.w.Flush(); err != nil {
 			return fail(err)
 		}
+		// The entries are not published yet, as hashDirect needs.
+		for _, op := range batch {
+			l.hasher.hashDirect(op.entry, seg)
+		}
 	} else {
 		for _, op := range batch {
 			if op.kind == s3RecordDelete {
@@ -410,12 +417,13 @@ func (l *s3Log) stageOrWrite(op *s3LogOp, seg *s3Segment) error {
 			return err
 		}
 		op.entry = e
+		l.stage.hashDirect(e, seg)
 		return nil
 	}
-	_, err := l.stage.stageRecord(seg, at, func(w io.Writer) error {
+	_, err := l.stage.stageRecord(seg, at, func(w io.Writer) (*s3Entry, error) {
 		e, err := l.appendRecord(w, op, seg)
 		op.entry = e
-		return err
+		return e, err
 	})
 	return err
 }
@@ -694,6 +702,9 @@ func (l *s3Log) close() error {
 	defer l.wmu.Unlock()
 	if l.stage != nil {
 		l.stage.drain()
+	}
+	if l.hasher != nil {
+		l.hasher.drain()
 	}
 	for _, g := range l.segs {
 		if !l.durable && g.path != "" {

@@ -1,6 +1,7 @@
 package fakes
 
 import (
+	"crypto/md5"
 	"io"
 	"sync"
 )
@@ -14,6 +15,13 @@ import (
 // staged put does not stall with it. Staging is bounded: past
 // s3StageLimit bytes waiting, puts wait for the flusher. Until a chunk is
 // written, reads of its records are served from it.
+//
+// The flusher also computes the ETag (the MD5) of every object put without
+// one, the pipeline's own in-process puts, once it has written the chunk
+// holding its body (or, for a body written directly, from the file), and
+// stores it in the index entry: off the put's path, yet before a listing
+// would have to read the body back for it. A listing that finds an entry
+// still without its ETag computes it as before (s3Object.etag).
 
 const (
 	// s3ChunkSize is when a staging chunk is handed to the flusher.
@@ -35,17 +43,30 @@ type s3Stage struct {
 	running bool       // a flusher runs
 	failed  []*s3Chunk // chunks that could not be written: kept, so their records stay readable
 	err     error      // the first write error; puts fail from then on
+	direct  []s3Hash   // bodies written directly whose ETag is still to compute
+
+	// index guards the entries the flusher gives an ETag (S3.mu).
+	index sync.Locker
+}
+
+// s3Hash is an object whose ETag the flusher computes: the body of entry
+// is bytes [at, at+size) of seg.
+type s3Hash struct {
+	entry    *s3Entry
+	seg      *s3Segment
+	at, size int64
 }
 
 // s3Chunk is a run of records for bytes [at, at+len(buf)) of seg.
 type s3Chunk struct {
-	seg *s3Segment
-	at  int64
-	buf []byte
+	seg    *s3Segment
+	at     int64
+	buf    []byte
+	hashes []s3Hash // objects in buf whose ETag is still to compute
 }
 
-func newS3Stage() *s3Stage {
-	st := &s3Stage{}
+func newS3Stage(index sync.Locker) *s3Stage {
+	st := &s3Stage{index: index}
 	st.cond = sync.NewCond(&st.mu)
 	return st
 }
@@ -54,9 +75,10 @@ func newS3Stage() *s3Stage {
 var s3ChunkBuffers = sync.Pool{New: func() any { b := make([]byte, 0, s3ChunkSize+s3StageMaxBody+64<<10); return &b }}
 
 // stageRecord appends one record for seg at offset at, written by fill into
-// the chunk, and returns its length. The caller holds the log's wmu, so
-// records come in offset order.
-func (st *s3Stage) stageRecord(seg *s3Segment, at int64, fill func(w io.Writer) error) (int64, error) {
+// the chunk, and returns its length. fill returns the entry the record
+// publishes, if any: the flusher gives it its ETag if it has none yet. The
+// caller holds the log's wmu, so records come in offset order.
+func (st *s3Stage) stageRecord(seg *s3Segment, at int64, fill func(w io.Writer) (*s3Entry, error)) (int64, error) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if st.err != nil {
@@ -74,17 +96,73 @@ func (st *s3Stage) stageRecord(seg *s3Segment, at int64, fill func(w io.Writer) 
 	}
 	c := st.cur
 	before := len(c.buf)
-	if err := fill((*s3ChunkWriter)(c)); err != nil {
+	e, err := fill((*s3ChunkWriter)(c))
+	if err != nil {
 		c.buf = c.buf[:before]
 		return 0, err
 	}
+	// e is not published yet: only this goroutine sees it.
+	if e != nil && e.md5 == nil {
+		c.hashes = append(c.hashes, s3Hash{entry: e, seg: seg, at: e.bodyAt(), size: e.size})
+	}
 	n := len(c.buf) - before
 	st.waiting += n
+	st.start()
+	return int64(n), nil
+}
+
+// hashDirect has the flusher compute the ETag of e, whose body was written
+// directly into seg, if it has none yet. e is not published yet.
+func (st *s3Stage) hashDirect(e *s3Entry, seg *s3Segment) {
+	if e == nil || e.md5 != nil || !seg.acquire() {
+		return
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.direct = append(st.direct, s3Hash{entry: e, seg: seg, at: e.bodyAt(), size: e.size})
+	st.start()
+}
+
+// start starts a flusher unless one runs; the caller holds mu.
+func (st *s3Stage) start() {
 	if !st.running {
 		st.running = true
 		go st.flush()
 	}
-	return int64(n), nil
+}
+
+// hash computes the ETags of hs, from buf (bytes from at on of their
+// segment) or, when buf is nil, from the segment, and stores them in the
+// entries still without one. The caller holds neither mu nor the index's
+// lock.
+func (st *s3Stage) hash(hs []s3Hash, buf []byte, at int64) {
+	if len(hs) == 0 {
+		return
+	}
+	sums := make([][16]byte, len(hs))
+	ok := make([]bool, len(hs))
+	for i, h := range hs {
+		if buf != nil {
+			sums[i], ok[i] = md5.Sum(buf[h.at-at:h.at-at+h.size]), true
+			continue
+		}
+		d := md5.New()
+		bp := s3CopyBuffers.Get().(*[]byte)
+		if _, err := io.CopyBuffer(d, io.NewSectionReader(h.seg, h.at, h.size), *bp); err == nil {
+			d.Sum(sums[i][:0])
+			ok[i] = true
+		}
+		s3CopyBuffers.Put(bp)
+	}
+	st.index.Lock()
+	for i, h := range hs {
+		// An entry replaced meanwhile is out of the index: setting it is
+		// harmless. Compaction moves entries, never replaces them.
+		if ok[i] && h.entry.md5 == nil {
+			h.entry.md5 = &sums[i]
+		}
+	}
+	st.index.Unlock()
 }
 
 // s3ChunkWriter appends to a chunk.
@@ -112,6 +190,17 @@ func (st *s3Stage) flush() {
 		if len(st.queue) == 0 {
 			st.handOver()
 		}
+		if len(st.queue) == 0 && len(st.direct) > 0 {
+			direct := st.direct
+			st.direct = nil
+			st.mu.Unlock()
+			st.hash(direct, nil, 0)
+			for _, h := range direct {
+				h.seg.release()
+			}
+			st.mu.Lock()
+			continue
+		}
 		if len(st.queue) == 0 {
 			st.running = false
 			st.cond.Broadcast()
@@ -121,6 +210,7 @@ func (st *s3Stage) flush() {
 		c := st.queue[0]
 		st.mu.Unlock()
 		_, err := c.seg.f.WriteAt(c.buf, c.at)
+		st.hash(c.hashes, c.buf, c.at)
 		st.mu.Lock()
 		st.queue = st.queue[1:]
 		st.waiting -= len(c.buf)
@@ -132,6 +222,7 @@ func (st *s3Stage) flush() {
 		} else {
 			buf := c.buf[:0]
 			s3ChunkBuffers.Put(&buf)
+			c.buf, c.hashes = nil, nil
 		}
 		st.cond.Broadcast()
 	}
@@ -142,11 +233,10 @@ func (st *s3Stage) drain() {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	st.handOver()
-	if len(st.queue) > 0 && !st.running {
-		st.running = true
-		go st.flush()
+	if len(st.queue) > 0 || len(st.direct) > 0 {
+		st.start()
 	}
-	for st.running || len(st.queue) > 0 {
+	for st.running || len(st.queue) > 0 || len(st.direct) > 0 {
 		st.cond.Wait()
 	}
 }

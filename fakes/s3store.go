@@ -327,6 +327,9 @@ func (s *S3) openObject(bucket, key string, withBody bool) (s3Handle, error) {
 // rememberETag keeps an ETag computed on first use in the index, if the
 // object there is still the one it was computed for.
 func (s *S3) rememberETag(b *s3Bucket, key string, seg *s3Segment, at int64, etag string) {
+	if s.cfg.etagHook != nil {
+		s.cfg.etagHook()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if e, ok := b.index.Get(&s3Entry{key: key}); ok && e.seg == seg && e.at == at && e.md5 == nil {

@@ -16,10 +16,17 @@ type Cursor struct {
 func (c Cursor) IsZero() bool { return c == Cursor{} }
 
 func (c Cursor) String() string {
+	return string(c.Append(nil))
+}
+
+// Append appends c's text form to b.
+func (c Cursor) Append(b []byte) []byte {
 	if c.IsZero() {
-		return "0"
+		return append(b, '0')
 	}
-	return strconv.FormatUint(c.Epoch, 36) + "-" + strconv.FormatUint(c.Seq, 36)
+	b = strconv.AppendUint(b, c.Epoch, 36)
+	b = append(b, '-')
+	return strconv.AppendUint(b, c.Seq, 36)
 }
 
 var errCursor = errors.New("not a cursor from this server (use the \"cursor\" of an earlier answer, an event's id, or 0 for the start)")

@@ -1,7 +1,6 @@
 package journal
 
 import (
-	"bufio"
 	"net/http"
 	"time"
 )
@@ -58,8 +57,10 @@ func (j *Journal) ServeEvents(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Accel-Buffering", "no") // no buffering in a proxy in front
 	h.Del("Content-Encoding")        // never compressed
 	w.WriteHeader(http.StatusOK)
-	bw := bufio.NewWriter(w)
-	bw.WriteString("retry: 1000\n: sesinbound events\n\n")
+	// Each wake's events go out in one Write of one buffer, kept for the
+	// stream's life: a burst of records costs a stream a write or two,
+	// not one per 4 KB, and no allocation once the buffer has grown.
+	buf := []byte("retry: 1000\n: sesinbound events\n\n")
 
 	beat := j.Heartbeat
 	if beat <= 0 {
@@ -67,54 +68,70 @@ func (j *Journal) ServeEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	ticker := time.NewTicker(beat)
 	defer ticker.Stop()
+	coalesce := time.NewTimer(feedCoalesce)
+	coalesce.Stop()
 	ctx := r.Context()
 	wt := j.watch(q.Filter, false)
 	defer j.unwatch(wt)
 	for {
 		p := j.Read(q)
 		if p.Reset {
-			writeEvent(bw, EventReset, p.Cursor.String(), []byte("{}"))
+			buf = appendEvent(buf, EventReset, p.Cursor, []byte("{}"))
 		} else if p.Dropped {
-			writeEvent(bw, EventDropped, "", []byte("{}"))
+			buf = appendEvent(buf, EventDropped, Cursor{}, []byte("{}"))
 		}
 		for _, it := range p.Items {
-			writeEvent(bw, EventMessage, it.Cursor.String(), it.JSON)
+			buf = appendEvent(buf, EventMessage, it.Cursor, it.JSON)
 		}
 		after := p.Cursor
 		q.After = &after
-		if bw.Flush() != nil || rc.Flush() != nil {
-			return
+		if len(buf) > 0 {
+			if _, err := w.Write(buf); err != nil || rc.Flush() != nil {
+				return
+			}
+			if cap(buf) > feedBufMax {
+				buf = nil // one huge burst does not pin its buffer
+			}
+			buf = buf[:0]
 		}
 		if p.More {
 			continue
 		}
 		select {
 		case <-wt.ch:
+			coalesce.Reset(feedCoalesce)
 			select {
-			case <-time.After(feedCoalesce):
+			case <-coalesce.C:
 			case <-ctx.Done():
+				return
+			case <-j.closed:
 				return
 			}
 		case <-ticker.C:
-			bw.WriteString(": ping\n\n")
+			buf = append(buf, ": ping\n\n"...)
 		case <-ctx.Done():
+			return
+		case <-j.closed:
 			return
 		}
 	}
 }
 
-// writeEvent writes one event. Records are single-line JSON, so data is
-// one line.
-func writeEvent(w *bufio.Writer, name, id string, data []byte) {
-	w.WriteString("event: ")
-	w.WriteString(name)
-	w.WriteByte('\n')
-	if id != "" {
-		w.WriteString("id: ")
-		w.WriteString(id)
-		w.WriteByte('\n')
+// feedBufMax is the largest write buffer a stream keeps between writes.
+const feedBufMax = 1 << 20
+
+// appendEvent appends one event; its id is c, none when c is zero.
+// Records are single-line JSON, so data is one line.
+func appendEvent(b []byte, name string, c Cursor, data []byte) []byte {
+	b = append(b, "event: "...)
+	b = append(b, name...)
+	b = append(b, '\n')
+	if !c.IsZero() {
+		b = append(b, "id: "...)
+		b = c.Append(b)
+		b = append(b, '\n')
 	}
-	w.WriteString("data: ")
-	w.Write(data)
-	w.WriteString("\n\n")
+	b = append(b, "data: "...)
+	b = append(b, data...)
+	return append(b, "\n\n"...)
 }

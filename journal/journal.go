@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/sesinbound/sesinbound/receipt"
@@ -41,6 +41,9 @@ type Journal struct {
 	// match: by message ID, by lower-cased recipient, and the others.
 	waitID, waitTo map[string]map[*waiter]struct{}
 	waitAny        map[*waiter]struct{}
+	// closed is closed by Close: streams end and long polls answer now.
+	closed    chan struct{}
+	closeOnce sync.Once
 }
 
 // waiter is a reader blocked until a record matching its filter comes
@@ -53,20 +56,22 @@ type waiter struct {
 	ch  chan struct{} // capacity 1: signals coalesce
 }
 
+// entry is one record: its snapshot and, once someone has read it, its
+// JSON. One allocation per Record holds both.
 type entry struct {
 	seq  uint64
-	res  *receipt.Result
-	dead bool                   // a newer record of the same message exists
-	json atomic.Pointer[[]byte] // encoded on first read
+	res  receipt.Result // the snapshot; never changed once stored
+	dead bool           // a newer record of the same message exists
+	once sync.Once      // encodes json on the first read, once for all readers
+	json []byte
 }
 
+// encoded is the record's JSON, shared by every reader: the event
+// streams, the list, the long polls and the webhook encode it once
+// between them, however many read it at the same moment.
 func (e *entry) encoded() []byte {
-	if b := e.json.Load(); b != nil {
-		return *b
-	}
-	b := encode(e.res)
-	e.json.Store(&b)
-	return b
+	e.once.Do(func() { e.json = encode(&e.res) })
+	return e.json
 }
 
 // New returns a Journal keeping the newest max messages (DefaultMax when
@@ -76,7 +81,20 @@ func New(max int) *Journal {
 		max = DefaultMax
 	}
 	return &Journal{max: max, byID: map[string]*entry{},
-		waitID: map[string]map[*waiter]struct{}{}, waitTo: map[string]map[*waiter]struct{}{}, waitAny: map[*waiter]struct{}{}}
+		waitID: map[string]map[*waiter]struct{}{}, waitTo: map[string]map[*waiter]struct{}{}, waitAny: map[*waiter]struct{}{},
+		closed: make(chan struct{})}
+}
+
+// ErrClosed is what Wait returns once the Journal is closed.
+var ErrClosed = errors.New("journal: closed")
+
+// Close ends every event stream and makes every long poll, current or
+// later, answer at once with what it has, so that a server's graceful
+// Shutdown (which waits for open requests) is not held up by them for its
+// whole deadline. Records are still kept and read. Close is for
+// http.Server.RegisterOnShutdown; calling it again does nothing.
+func (j *Journal) Close() {
+	j.closeOnce.Do(func() { close(j.closed) })
 }
 
 // Record stores a snapshot of res, replacing an earlier one for the same
@@ -87,13 +105,19 @@ func New(max int) *Journal {
 // records are never read. The receipt.Processor calls Record only once a
 // message is processed: every rule and action run, every event emitted,
 // and the SMTP reply known.
+//
+// Record is on the SMTP path: it allocates the entry (and a copy of the
+// bounces, when there are any) and does O(1) work under the lock besides
+// signalling the waiters whose filter matches, which never blocks. It
+// encodes nothing and writes to no stream: readers do that on their own
+// goroutines.
 func (j *Journal) Record(res *receipt.Result) {
-	snapshot := *res
-	snapshot.Bounces = slices.Clone(res.Bounces)
+	e := &entry{res: *res}
+	e.res.Bounces = slices.Clone(res.Bounces)
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.seq++
-	e := &entry{seq: j.seq, res: &snapshot}
+	e.seq = j.seq
 	if old, ok := j.byID[res.MessageID]; ok {
 		old.dead = true
 	}
@@ -124,7 +148,7 @@ func (j *Journal) Record(res *receipt.Result) {
 
 func (j *Journal) wake(ws map[*waiter]struct{}, e *entry) {
 	for w := range ws {
-		if w.all || w.f.Match(e.res) {
+		if w.all || w.f.Match(&e.res) {
 			w.signal()
 		}
 	}
@@ -283,7 +307,7 @@ func (j *Journal) Read(q Query) Page {
 	if hasAfter || q.Limit <= 0 {
 		i := sort.Search(len(j.entries), func(i int) bool { return j.entries[i].seq > after })
 		for _, e := range j.entries[i:] {
-			if e.dead || !q.Filter.Match(e.res) {
+			if e.dead || !q.Filter.Match(&e.res) {
 				continue
 			}
 			if q.Limit > 0 && len(picked) == q.Limit {
@@ -295,7 +319,7 @@ func (j *Journal) Read(q Query) Page {
 		}
 	} else {
 		for i := len(j.entries) - 1; i >= 0 && len(picked) < q.Limit; i-- {
-			if e := j.entries[i]; !e.dead && q.Filter.Match(e.res) {
+			if e := j.entries[i]; !e.dead && q.Filter.Match(&e.res) {
 				picked = append(picked, e)
 			}
 		}
@@ -333,6 +357,8 @@ func (j *Journal) Wait(ctx context.Context, q Query) (Page, error) {
 		case <-w.ch:
 		case <-ctx.Done():
 			return p, ctx.Err()
+		case <-j.closed:
+			return p, ErrClosed
 		}
 	}
 }

@@ -1,10 +1,13 @@
 package journal_test
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/sesinbound/sesinbound/journal"
 	"github.com/sesinbound/sesinbound/receipt"
@@ -50,5 +53,33 @@ func TestJournal(t *testing.T) {
 	}
 	if _, body := get(t, h, "GET", "/_sesinbound/messages"); len(body["messages"].([]any)) != 0 {
 		t.Fatalf("after DELETE: %v", body)
+	}
+}
+
+// Record is on the SMTP path: with waiters for other mail, and with a
+// record that has no bounces, it allocates the entry and nothing else
+// (the byID map and the entries slice grow amortised; nothing is
+// encoded and nothing is written until someone reads).
+func TestRecordAllocatesOnlyTheEntry(t *testing.T) {
+	j := journal.New(0)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for i := range 100 {
+		go j.Wait(ctx, journal.Query{Filter: journal.Filter{To: fmt.Sprintf("w%d@example.invalid", i)}})
+	}
+	time.Sleep(50 * time.Millisecond) // let them all be waiting
+	res := msg("m", "inbox@example.com")
+	ids := make([]string, 2000)
+	for i := range ids {
+		ids[i] = fmt.Sprint(i)
+	}
+	i := 0
+	allocs := testing.AllocsPerRun(len(ids)-1, func() {
+		res.MessageID = ids[i]
+		i++
+		j.Record(res)
+	})
+	if allocs > 1 {
+		t.Errorf("Record allocated %v times per call, want 1 (the entry)", allocs)
 	}
 }

@@ -121,7 +121,7 @@ func (j *Journal) SearchPage(q Search, offset, limit int) (total int, page [][]b
 	head = Cursor{Epoch: j.Epoch, Seq: j.seq}
 	for i := len(j.entries) - 1; i >= 0; i-- {
 		e := j.entries[i]
-		if e.dead || !q.Matches(e.res) {
+		if e.dead || !q.Matches(&e.res) {
 			continue
 		}
 		if total >= offset && len(hits) < limit {
@@ -148,7 +148,7 @@ func (j *Journal) Delete(id string) (*receipt.Result, bool) {
 	}
 	e.dead = true
 	delete(j.byID, id)
-	return e.res, true
+	return &e.res, true
 }
 
 // pageParams reports whether a list request asks for a page: a search q,

@@ -317,3 +317,39 @@ func TestWriteTimeoutLifted(t *testing.T) {
 		t.Fatalf("long poll past the write timeout = %d", code)
 	}
 }
+
+// A graceful Shutdown waits for open requests: Close, registered with
+// RegisterOnShutdown, ends the streams and answers the long polls, so
+// that Shutdown returns at once instead of at its deadline.
+func TestShutdownEndsStreamsAndPolls(t *testing.T) {
+	j := journal.New(0)
+	srv := httptest.NewUnstartedServer(j.Handler())
+	srv.Config.RegisterOnShutdown(j.Close)
+	srv.Start()
+	defer srv.Close()
+	r := openStream(t, srv.URL+"/_sesinbound/events", "")
+	poll := make(chan int, 1)
+	go func() {
+		resp, err := http.Get(srv.URL + "/_sesinbound/messages?wait=1m&to=nobody@example.com")
+		if err != nil {
+			poll <- 0
+			return
+		}
+		resp.Body.Close()
+		poll <- resp.StatusCode
+	}()
+	time.Sleep(100 * time.Millisecond) // let the poll arrive
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := srv.Config.Shutdown(ctx); err != nil {
+		srv.CloseClientConnections() // so that the poll and the stream end
+		t.Fatalf("Shutdown: %v after %v", err, time.Since(start))
+	}
+	if code := <-poll; code != http.StatusNoContent {
+		t.Errorf("the long poll answered %d at shutdown, want 204", code)
+	}
+	if _, err := io.ReadAll(r); err != nil {
+		t.Errorf("the stream did not end cleanly: %v", err)
+	}
+}

@@ -2,6 +2,7 @@ package journal_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -72,5 +73,64 @@ func TestWebhook(t *testing.T) {
 	defer mu.Unlock()
 	if len(got) != 2 || got[0] != "a" || got[1] != "b" {
 		t.Fatalf("posted %v, want [a b] in order", got)
+	}
+}
+
+// The webhook keeps its connection between POSTs, and gets over a server
+// that closes it: after each answer (Connection: close), or while idle.
+func TestWebhookConnections(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		keepAlive bool
+		idle      time.Duration
+	}{{"kept", true, 0}, {"closed after each", false, 0}, {"closed while idle", true, 5 * time.Millisecond}} {
+		t.Run(tc.name, func(t *testing.T) {
+			var mu sync.Mutex
+			var got []string
+			conns := map[string]bool{}
+			srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				body, _ := io.ReadAll(r.Body)
+				var rec struct {
+					MessageID string `json:"messageId"`
+				}
+				json.Unmarshal(body, &rec)
+				mu.Lock()
+				got = append(got, rec.MessageID+"/"+r.Header.Get("Sesinbound-Message-Id"))
+				conns[r.RemoteAddr] = true
+				mu.Unlock()
+				w.Write([]byte("thanks"))
+			}))
+			srv.Config.SetKeepAlivesEnabled(tc.keepAlive)
+			srv.Config.IdleTimeout = tc.idle
+			srv.Start()
+			t.Cleanup(srv.Close)
+			j := journal.New(0)
+			h := &journal.Webhook{URL: srv.URL + "/hook", Backoff: []time.Duration{time.Second}, After: &journal.Cursor{}}
+			go h.Run(t.Context(), j)
+			want := []string{}
+			for i := range 5 {
+				id := string(rune('a' + i))
+				want = append(want, id+"/"+id)
+				j.Record(msg(id, "x@example.com"))
+				if tc.idle > 0 {
+					time.Sleep(4 * tc.idle) // the server closes the idle connection
+				}
+			}
+			deadline := time.Now().Add(10 * time.Second)
+			for h.Status().Posted < 5 && time.Now().Before(deadline) {
+				time.Sleep(5 * time.Millisecond)
+			}
+			if st := h.Status(); st.Posted != 5 || st.Failed != 0 {
+				t.Fatalf("status = %+v", st)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("posted %v, want %v", got, want)
+			}
+			if tc.keepAlive && tc.idle == 0 && len(conns) != 1 {
+				t.Errorf("%d connections for 5 POSTs, want 1 kept", len(conns))
+			}
+		})
 	}
 }

@@ -70,7 +70,7 @@ func checkFaults(v *validator, path string, f *FaultSpec) {
 		if s.Code < 400 || s.Code > 599 {
 			v.addf(p+".Code", "must be a 4xx or 5xx reply code, got %d", s.Code)
 		}
-		if s.Status != "" && (!statusCodeRE.MatchString(s.Status) || s.Code > 0 && int(s.Status[0]-'0') != s.Code/100) {
+		if s.Status != "" && (!statusCodeRE().MatchString(s.Status) || s.Code > 0 && int(s.Status[0]-'0') != s.Code/100) {
 			v.addf(p+".Status", "%q is not an enhanced status code of class %d", s.Status, s.Code/100)
 		}
 		checkFiring(v, p, s.Count, s.Probability)

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // SES quotas and name rules (SES API reference; SES developer guide, quotas).
@@ -28,20 +29,27 @@ var (
 	// hyphens and periods (SES's documentation allows periods in rule names
 	// only, but SES accepts them in all three, as probed), starting and
 	// ending with a letter or digit (nameEndsRE).
-	nameRE        = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
-	nameEndsRE    = regexp.MustCompile(`^[A-Za-z0-9](?:.*[A-Za-z0-9])?$`)
-	accountRE     = regexp.MustCompile(`^[0-9]{12}$`)
-	regionRE      = regexp.MustCompile(`^[a-z]{2,}(?:-[a-z0-9]+)+$`)
-	headerNameRE  = regexp.MustCompile(`^[A-Za-z0-9-]{1,50}$`)
-	kmsKeyARNRE   = regexp.MustCompile(`^arn:aws[a-z-]*:kms:([a-z0-9-]+):([0-9]{12}):(key/[A-Za-z0-9-]+|alias/[A-Za-z0-9/_-]+)$`)
-	snsTopicARNRE = regexp.MustCompile(`^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(?:\.fifo)?$`)
-	lambdaARNRE   = regexp.MustCompile(`^arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:function:[A-Za-z0-9_-]{1,64}(?::[A-Za-z0-9$_-]+)?$`)
-	iamRoleARNRE  = regexp.MustCompile(`^arn:[\w-]+:iam::[0-9]+:role/[\w+=,.@/-]+$`)
-	anyARNRE      = regexp.MustCompile(`^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:[0-9]{0,12}:.+$`)
-	smtpCodeRE    = regexp.MustCompile(`^[45][0-9][0-9]$`)
-	statusCodeRE  = regexp.MustCompile(`^[45]\.[0-9]{1,3}\.[0-9]{1,3}$`)
-	bucketNameRE  = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+	nameRE        = lazyRE(`^[A-Za-z0-9_.-]+$`)
+	nameEndsRE    = lazyRE(`^[A-Za-z0-9](?:.*[A-Za-z0-9])?$`)
+	accountRE     = lazyRE(`^[0-9]{12}$`)
+	regionRE      = lazyRE(`^[a-z]{2,}(?:-[a-z0-9]+)+$`)
+	headerNameRE  = lazyRE(`^[A-Za-z0-9-]{1,50}$`)
+	kmsKeyARNRE   = lazyRE(`^arn:aws[a-z-]*:kms:([a-z0-9-]+):([0-9]{12}):(key/[A-Za-z0-9-]+|alias/[A-Za-z0-9/_-]+)$`)
+	snsTopicARNRE = lazyRE(`^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(?:\.fifo)?$`)
+	lambdaARNRE   = lazyRE(`^arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:function:[A-Za-z0-9_-]{1,64}(?::[A-Za-z0-9$_-]+)?$`)
+	iamRoleARNRE  = lazyRE(`^arn:[\w-]+:iam::[0-9]+:role/[\w+=,.@/-]+$`)
+	anyARNRE      = lazyRE(`^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:[0-9]{0,12}:.+$`)
+	smtpCodeRE    = lazyRE(`^[45][0-9][0-9]$`)
+	statusCodeRE  = lazyRE(`^[45]\.[0-9]{1,3}\.[0-9]{1,3}$`)
+	bucketNameRE  = lazyRE(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
 )
+
+// lazyRE compiles expr on first use: most of these patterns are only
+// needed for the fields a rule set actually has, and compiling them all in
+// package init cost startup about 1.5 ms.
+func lazyRE(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+}
 
 // ProblemKind says what sort of breach a Problem is. It is how the SES API
 // reports it (SESCode), so a second door into validation (the SES API)
@@ -178,10 +186,10 @@ func (rs *RuleSet) Validate() error {
 func (rs *RuleSet) Check() []Problem {
 	rs.applyDefaults()
 	var v validator
-	if !accountRE.MatchString(rs.AccountID) {
+	if !accountRE().MatchString(rs.AccountID) {
 		v.addf("AccountId", "must be 12 digits, got %q", rs.AccountID)
 	}
-	if !regionRE.MatchString(rs.Region) {
+	if !regionRE().MatchString(rs.Region) {
 		v.addf("Region", "%q is not an AWS region name", rs.Region)
 	}
 	for i, d := range rs.VerifiedDomains {
@@ -195,11 +203,11 @@ func (rs *RuleSet) Check() []Problem {
 	checkNamed(&v, "Filters", rs.Filters, MaxFilters, "has %d filters; SES allows at most %d", "filter %q is defined twice",
 		func(p string, f *Filter) (string, string, bool) { return f.Name, "", v.filter(p, f) })
 	for _, arn := range slices.Sorted(maps.Keys(rs.Topics)) {
-		v.arn(KindSNSTopic, "Topics."+arn, arn, snsTopicARNRE, "an SNS topic ARN")
+		v.arn(KindSNSTopic, "Topics."+arn, arn, snsTopicARNRE(), "an SNS topic ARN")
 		v.url("Topics."+arn, rs.Topics[arn])
 	}
 	for _, arn := range slices.Sorted(maps.Keys(rs.Functions)) {
-		v.arn(KindLambda, "Functions."+arn, arn, lambdaARNRE, "a Lambda function ARN")
+		v.arn(KindLambda, "Functions."+arn, arn, lambdaARNRE(), "a Lambda function ARN")
 		v.url("Functions."+arn, rs.Functions[arn])
 	}
 	if rs.Faults != nil {
@@ -296,11 +304,11 @@ func (v *validator) name(field, name string) bool {
 	switch {
 	case name == "":
 		v.add(KindValidation, field, "is required")
-	case !nameRE.MatchString(name):
+	case !nameRE().MatchString(name):
 		v.add(KindValidation, field, "%q may contain only letters, digits, underscores, hyphens and periods", name)
 	case len(name) > maxNameLen:
 		v.addf(field, "%q is %d characters; at most %d are allowed", name, len(name), maxNameLen)
-	case !nameEndsRE.MatchString(name):
+	case !nameEndsRE().MatchString(name):
 		v.addf(field, "%q must start and end with a letter or digit", name)
 	default:
 		return true
@@ -316,7 +324,7 @@ func (v *validator) arn(k ProblemKind, field, value string, re *regexp.Regexp, w
 
 // topic checks an optional TopicArn.
 func (v *validator) topic(field, value string) {
-	v.arn(KindSNSTopic, field, value, snsTopicARNRE, "an SNS topic ARN")
+	v.arn(KindSNSTopic, field, value, snsTopicARNRE(), "an SNS topic ARN")
 }
 
 func (v *validator) url(field, value string) {
@@ -387,14 +395,14 @@ func (s *S3Action) check(v *validator, rs *RuleSet, p string) {
 		v.add(KindS3, p+".BucketName", "%q is not a valid S3 bucket name", s.BucketName)
 	}
 	if s.KmsKeyArn != "" {
-		if m := kmsKeyARNRE.FindStringSubmatch(s.KmsKeyArn); m == nil {
+		if m := kmsKeyARNRE().FindStringSubmatch(s.KmsKeyArn); m == nil {
 			v.add(KindS3, p+".KmsKeyArn", "%q is not a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/KEY-ID or arn:aws:kms:REGION:ACCOUNT:alias/NAME)", s.KmsKeyArn)
 		} else if m[1] != rs.Region {
 			v.add(KindS3, p+".KmsKeyArn", "key is in region %s; SES needs a key in the rule set's region %s", m[1], rs.Region)
 		}
 	}
 	v.topic(p+".TopicArn", s.TopicArn)
-	if s.IamRoleArn != "" && (len(s.IamRoleArn) < minIAMRoleARNLen || len(s.IamRoleArn) > maxIAMRoleARNLen || !iamRoleARNRE.MatchString(s.IamRoleArn)) {
+	if s.IamRoleArn != "" && (len(s.IamRoleArn) < minIAMRoleARNLen || len(s.IamRoleArn) > maxIAMRoleARNLen || !iamRoleARNRE().MatchString(s.IamRoleArn)) {
 		v.addf(p+".IamRoleArn", "%q is not an IAM role ARN", s.IamRoleArn)
 	}
 }
@@ -419,7 +427,7 @@ func (s *SNSAction) check(v *validator, _ *RuleSet, p string) {
 
 func (s *LambdaAction) check(v *validator, _ *RuleSet, p string) {
 	if v.requiredKind(KindLambda, p+".FunctionArn", s.FunctionArn) {
-		v.arn(KindLambda, p+".FunctionArn", s.FunctionArn, lambdaARNRE, "a Lambda function ARN")
+		v.arn(KindLambda, p+".FunctionArn", s.FunctionArn, lambdaARNRE(), "a Lambda function ARN")
 	}
 	switch s.InvocationType {
 	case InvocationEvent, InvocationRequestResponse:
@@ -430,10 +438,10 @@ func (s *LambdaAction) check(v *validator, _ *RuleSet, p string) {
 }
 
 func (s *BounceAction) check(v *validator, _ *RuleSet, p string) {
-	if v.required(p+".SmtpReplyCode", s.SmtpReplyCode) && !smtpCodeRE.MatchString(s.SmtpReplyCode) {
+	if v.required(p+".SmtpReplyCode", s.SmtpReplyCode) && !smtpCodeRE().MatchString(s.SmtpReplyCode) {
 		v.addf(p+".SmtpReplyCode", "must be a 4xx or 5xx SMTP reply code, got %q", s.SmtpReplyCode)
 	}
-	if s.StatusCode != "" && !statusCodeRE.MatchString(s.StatusCode) {
+	if s.StatusCode != "" && !statusCodeRE().MatchString(s.StatusCode) {
 		v.addf(p+".StatusCode", "must be an enhanced status code like 5.1.1, got %q", s.StatusCode)
 	}
 	if s.StatusCode != "" && s.SmtpReplyCode != "" && s.StatusCode[0] != s.SmtpReplyCode[0] {
@@ -447,7 +455,7 @@ func (s *BounceAction) check(v *validator, _ *RuleSet, p string) {
 }
 
 func (s *AddHeaderAction) check(v *validator, _ *RuleSet, p string) {
-	if v.required(p+".HeaderName", s.HeaderName) && !headerNameRE.MatchString(s.HeaderName) {
+	if v.required(p+".HeaderName", s.HeaderName) && !headerNameRE().MatchString(s.HeaderName) {
 		v.addf(p+".HeaderName", "%q must be 1 to %d letters, digits and hyphens", s.HeaderName, maxHeaderNameLen)
 	}
 	if len(s.HeaderValue) >= maxHeaderValueLen {
@@ -461,17 +469,17 @@ func (s *AddHeaderAction) check(v *validator, _ *RuleSet, p string) {
 
 func (s *WorkmailAction) check(v *validator, _ *RuleSet, p string) {
 	if v.required(p+".OrganizationArn", s.OrganizationArn) {
-		v.arn(KindInvalidValue, p+".OrganizationArn", s.OrganizationArn, anyARNRE, "an ARN")
+		v.arn(KindInvalidValue, p+".OrganizationArn", s.OrganizationArn, anyARNRE(), "an ARN")
 	}
 	v.topic(p+".TopicArn", s.TopicArn)
 }
 
 func (s *ConnectAction) check(v *validator, _ *RuleSet, p string) {
 	if v.required(p+".InstanceARN", s.InstanceARN) {
-		v.arn(KindInvalidValue, p+".InstanceARN", s.InstanceARN, anyARNRE, "an ARN")
+		v.arn(KindInvalidValue, p+".InstanceARN", s.InstanceARN, anyARNRE(), "an ARN")
 	}
 	if v.required(p+".IAMRoleARN", s.IAMRoleARN) {
-		v.arn(KindInvalidValue, p+".IAMRoleARN", s.IAMRoleARN, iamRoleARNRE, "an IAM role ARN")
+		v.arn(KindInvalidValue, p+".IAMRoleARN", s.IAMRoleARN, iamRoleARNRE(), "an IAM role ARN")
 	}
 }
 
@@ -516,7 +524,7 @@ func validDomain(d string) bool {
 }
 
 func validBucketName(b string) bool {
-	if !bucketNameRE.MatchString(b) || strings.Contains(b, "..") {
+	if !bucketNameRE().MatchString(b) || strings.Contains(b, "..") {
 		return false
 	}
 	_, err := netip.ParseAddr(b)

@@ -272,13 +272,23 @@ func (c *Client) list(ctx context.Context, v url.Values) ([]*Message, error) {
 	return out, nil
 }
 
+// request is a request to the admin API at path, with the admin token if
+// there is one (with --admin-token, reading needs it too).
+func (c *Client) request(ctx context.Context, method, path string) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.endpoint+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	return req, nil
+}
+
 func (c *Client) getJSON(ctx context.Context, path string, dst any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.endpoint+path, nil)
+	req, err := c.request(ctx, http.MethodGet, path)
 	if err != nil {
 		return err
-	}
-	if c.token != "" { // with --admin-token, reading needs it too
-		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
@@ -301,12 +311,9 @@ func (c *Client) getJSON(ctx context.Context, path string, dst any) error {
 // Reset empties the server's record and deletes every object in its
 // embedded S3; buckets, keys and rules stay.
 func (c *Client) Reset(ctx context.Context) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint+"/_sesinbound/reset", nil)
+	req, err := c.request(ctx, http.MethodPost, "/_sesinbound/reset")
 	if err != nil {
 		return err
-	}
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {

@@ -429,6 +429,37 @@ func TestTLSRequired(t *testing.T) {
 	}
 }
 
+// Without a directory the self-signed certificate is made on the first
+// STARTTLS, for the region's hostname, and every later handshake gets the
+// same one.
+func TestTLSCertificateWithoutDir(t *testing.T) {
+	cfg, err := TLSConfig("", "", "", "inbound-smtp.eu-west-1.amazonaws.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := startServer(t, &stubReceiver{}, func(s *Server) { s.TLSConfig = cfg })
+	var first []byte
+	for range 2 {
+		c, err := smtp.DialStartTLS(addr, &tls.Config{InsecureSkipVerify: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Noop(); err != nil { // the handshake is done by now
+			t.Fatal(err)
+		}
+		state, ok := c.TLSConnectionState()
+		c.Close()
+		if !ok || len(state.PeerCertificates) == 0 || state.PeerCertificates[0].Subject.CommonName != "inbound-smtp.eu-west-1.amazonaws.com" {
+			t.Fatalf("certificate = %+v", state.PeerCertificates)
+		}
+		if first == nil {
+			first = state.PeerCertificates[0].Raw
+		} else if !bytes.Equal(first, state.PeerCertificates[0].Raw) {
+			t.Fatal("the second handshake got another certificate")
+		}
+	}
+}
+
 func testTLSConfig(t *testing.T) *tls.Config {
 	t.Helper()
 	cfg, err := TLSConfig("", "", t.TempDir(), "inbound-smtp.us-east-1.amazonaws.com")

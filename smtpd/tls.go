@@ -14,13 +14,15 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 )
 
 // TLSConfig returns the STARTTLS configuration: the certificate and key in
 // certFile and keyFile when given; otherwise a self-signed certificate for
 // hostname, kept in dir (when dir is not empty) so that it survives
-// restarts and clients can pin it.
+// restarts and clients can pin it. Without dir the certificate is made on
+// the first handshake.
 func TLSConfig(certFile, keyFile, dir, hostname string) (*tls.Config, error) {
 	switch {
 	case certFile != "" && keyFile != "":
@@ -32,33 +34,46 @@ func TLSConfig(certFile, keyFile, dir, hostname string) (*tls.Config, error) {
 	case certFile != "" || keyFile != "":
 		return nil, errors.New("tls certificate: give both --tls-cert and --tls-key, or neither")
 	}
-	var certPath, keyPath string
-	if dir != "" {
-		certPath, keyPath = filepath.Join(dir, "smtp-cert.pem"), filepath.Join(dir, "smtp-key.pem")
-		if cert, err := tls.LoadX509KeyPair(certPath, keyPath); err == nil {
-			return &tls.Config{Certificates: []tls.Certificate{cert}}, nil
-		}
+	if dir == "" {
+		// Nothing to keep: the certificate is made on the first handshake,
+		// which takes it off the path from exec to the first 220.
+		cert := sync.OnceValues(func() (*tls.Certificate, error) {
+			cert, _, _, err := selfSigned(hostname)
+			return cert, err
+		})
+		return &tls.Config{GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return cert() }}, nil
 	}
-	certPEM, keyPEM, err := SelfSignedCert(hostname)
+	certPath, keyPath := filepath.Join(dir, "smtp-cert.pem"), filepath.Join(dir, "smtp-key.pem")
+	if cert, err := tls.LoadX509KeyPair(certPath, keyPath); err == nil {
+		return &tls.Config{Certificates: []tls.Certificate{cert}}, nil
+	}
+	cert, certPEM, keyPEM, err := selfSigned(hostname)
 	if err != nil {
 		return nil, err
 	}
-	cert, err := tls.X509KeyPair(certPEM, keyPEM)
-	if err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	if dir != "" {
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return nil, err
-		}
-		if err := os.WriteFile(keyPath, keyPEM, 0o600); err != nil {
-			return nil, err
-		}
-		if err := os.WriteFile(certPath, certPEM, 0o644); err != nil {
-			return nil, err
-		}
+	if err := os.WriteFile(keyPath, keyPEM, 0o600); err != nil {
+		return nil, err
 	}
-	return &tls.Config{Certificates: []tls.Certificate{cert}}, nil
+	if err := os.WriteFile(certPath, certPEM, 0o644); err != nil {
+		return nil, err
+	}
+	return &tls.Config{Certificates: []tls.Certificate{*cert}}, nil
+}
+
+// selfSigned makes a certificate with SelfSignedCert, parsed and in PEM.
+func selfSigned(hostname string) (cert *tls.Certificate, certPEM, keyPEM []byte, err error) {
+	certPEM, keyPEM, err = SelfSignedCert(hostname)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	c, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return &c, certPEM, keyPEM, nil
 }
 
 // SelfSignedCert makes a P-256 certificate for hostname (and localhost and

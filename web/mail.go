@@ -238,11 +238,7 @@ func parseParts(raw []byte, m *Mail) {
 }
 
 func (s *Server) raw(w http.ResponseWriter, r *http.Request) {
-	res, ok := s.record(w, r)
-	if !ok {
-		return
-	}
-	o, _, ok := object(w, r, res)
+	res, o, ok := s.recordObject(w, r)
 	if !ok {
 		return
 	}
@@ -272,11 +268,7 @@ func (s *Server) raw(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) part(w http.ResponseWriter, r *http.Request) {
-	res, ok := s.record(w, r)
-	if !ok {
-		return
-	}
-	o, _, ok := object(w, r, res)
+	_, o, ok := s.recordObject(w, r)
 	if !ok {
 		return
 	}

@@ -141,6 +141,20 @@ func object(w http.ResponseWriter, r *http.Request, res *receipt.Result) (Stored
 	return objs[n], n, true
 }
 
+// recordObject returns the message's record and its ?object=N'th stored
+// object, or answers the error.
+func (s *Server) recordObject(w http.ResponseWriter, r *http.Request) (*receipt.Result, StoredObject, bool) {
+	res, ok := s.record(w, r)
+	if !ok {
+		return nil, StoredObject{}, false
+	}
+	o, _, ok := object(w, r, res)
+	if !ok {
+		return nil, StoredObject{}, false
+	}
+	return res, o, true
+}
+
 func (s *Server) ctx(r *http.Request) (context.Context, context.CancelFunc) {
 	d := s.Timeout
 	if d == 0 {
@@ -150,11 +164,7 @@ func (s *Server) ctx(r *http.Request) (context.Context, context.CancelFunc) {
 }
 
 func (s *Server) stored(w http.ResponseWriter, r *http.Request) {
-	res, ok := s.record(w, r)
-	if !ok {
-		return
-	}
-	o, _, ok := object(w, r, res)
+	res, o, ok := s.recordObject(w, r)
 	if !ok {
 		return
 	}

@@ -9,23 +9,18 @@ import (
 	"os"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
-	"github.com/aws/smithy-go"
-
 	"github.com/sesinbound/sesinbound/backend"
 	"github.com/sesinbound/sesinbound/emulator"
-	"github.com/sesinbound/sesinbound/encrypt"
-	"github.com/sesinbound/sesinbound/internal/officialdecrypt"
 	"github.com/sesinbound/sesinbound/receipt"
+	"github.com/sesinbound/sesinbound/s3object"
 )
 
-// decrypt prints one stored message. It reads through the official Go S3
-// Encryption Client (v4, legacy wrapping enabled, any key, commitment policy
-// REQUIRE_ENCRYPT_ALLOW_DECRYPT, as SES mail needs), the way a user's
-// own decryptor would, rather than through sesinbound's code, so it also
-// proves the object is readable by the official client.
+// decrypt prints one stored message. It reads through s3object.Open, that
+// is through the official Go S3 Encryption Client (v4, legacy wrapping
+// enabled, any key, commitment policy REQUIRE_ENCRYPT_ALLOW_DECRYPT, as SES
+// mail needs), the way a user's own decryptor would, rather than through
+// sesinbound's encrypt package, so it also proves the object is readable by
+// the official client; s3object also explains the S3 and KMS errors.
 func decrypt(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("sesinbound decrypt", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -74,36 +69,11 @@ func decrypt(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	where := fmt.Sprintf("s3://%s/%s", bucket, key)
-	s3c := clients.S3
-	head, err := s3c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	obj, err := s3object.Open(ctx, clients.S3, clients.KMS, bucket, key)
 	if err != nil {
-		var nf *s3types.NotFound
-		if errors.As(err, &nf) {
-			if _, berr := s3c.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(bucket)}); berr != nil {
-				return fmt.Errorf("%s: no such bucket %s", where, bucket)
-			}
-			return fmt.Errorf("%s: no such object", where)
-		}
-		return describeS3Error(where, err)
+		return err
 	}
-	var body io.ReadCloser
-	if !encrypt.IsEnvelope(head.Metadata) {
-		out, err := s3c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
-		if err != nil {
-			return describeS3Error(where, err)
-		}
-		body = out.Body
-	} else {
-		ec, err := officialdecrypt.NewClient(s3c, clients.KMS)
-		if err != nil {
-			return fmt.Errorf("decrypt %s: %w", where, err)
-		}
-		out, err := ec.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
-		if err != nil {
-			return describeDecryptError(where, err)
-		}
-		body = out.Body
-	}
+	body := obj.Body
 	defer body.Close()
 
 	w := stdout
@@ -145,43 +115,4 @@ func orString(v, def string) string {
 		return def
 	}
 	return v
-}
-
-func describeS3Error(where string, err error) error {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		switch ae.ErrorCode() {
-		case "NoSuchKey", "NotFound":
-			return fmt.Errorf("%s: no such object", where)
-		case "NoSuchBucket":
-			return fmt.Errorf("%s: no such bucket", where)
-		}
-	}
-	return fmt.Errorf("%s: %s", where, backend.Explain(err))
-}
-
-func describeDecryptError(where string, err error) error {
-	var ae smithy.APIError
-	// The S3 Encryption Client formats the KMS error into its own with %v,
-	// so the type is lost and only the code in the text remains.
-	msg := err.Error()
-	switch {
-	case strings.Contains(msg, "InvalidCiphertextException"), strings.Contains(msg, "IncorrectKeyException"):
-		return fmt.Errorf("%s: KMS refused to decrypt the data key: this KMS does not hold the key that wrapped it, or the encryption context (x-amz-matdesc) does not match (%s)", where, lastLine(msg))
-	case strings.Contains(msg, "NotFoundException"):
-		return fmt.Errorf("%s: the KMS key that wrapped this object does not exist here (%s)", where, lastLine(msg))
-	case strings.Contains(msg, "DisabledException"):
-		return fmt.Errorf("%s: the KMS key that wrapped this object is disabled (%s)", where, lastLine(msg))
-	case errors.As(err, &ae):
-		return fmt.Errorf("%s: %s: %s", where, ae.ErrorCode(), ae.ErrorMessage())
-	}
-	return describeS3Error(where, err)
-}
-
-// lastLine keeps the end of an SDK error chain, the part worth reading.
-func lastLine(msg string) string {
-	if i := strings.LastIndex(msg, ", "); i >= 0 && i+2 < len(msg) {
-		return msg[i+2:]
-	}
-	return msg
 }
