@@ -163,7 +163,7 @@ func (rep *report) startRows(lb *lab, rules string) error {
 	if err != nil {
 		return err
 	}
-	rep.rows = append(rep.rows, &row{key: "ceiling", name: sink.name, smtp: sink.smtp})
+	rep.rows = append(rep.rows, &row{key: "ceiling", name: sink.name, smtp: sink.smtp, proc: sink.proc})
 	add := func(key string, t *target) {
 		rep.rows = append(rep.rows, &row{key: key, name: t.name, smtp: t.smtp, reset: t.reset, proc: t.proc})
 	}
@@ -450,7 +450,7 @@ func (rep *report) markdown() string {
 func (rep *report) cpuNotes() []string {
 	var out []string
 	perMsg := map[string]float64{}
-	for _, key := range []string{"memory", "watched", "baseline-memory", "baseline-watched"} {
+	for _, key := range []string{"ceiling", "memory", "watched", "baseline-memory", "baseline-watched", "memory-pages"} {
 		var rw *row
 		for _, r := range rep.rows {
 			if r.key == key && r.proc != nil {
@@ -475,7 +475,11 @@ func (rep *report) cpuNotes() []string {
 		}
 		cpu -= rw.cpu0
 		perMsg[key] = float64(cpu.Microseconds()) / float64(ok)
-		line := fmt.Sprintf("%s: sesinbound used %.2f s of CPU over the rounds, %.0f µs per message accepted", key, cpu.Seconds(), perMsg[key])
+		who := "sesinbound"
+		if key == "ceiling" {
+			who = "the discard sink"
+		}
+		line := fmt.Sprintf("%s: %s used %.2f s of CPU over the rounds, %.0f µs per message accepted", key, who, cpu.Seconds(), perMsg[key])
 		if base := perMsg[strings.TrimSuffix(key, "watched")+"memory"]; base > 0 && strings.HasSuffix(key, "watched") {
 			line += fmt.Sprintf(" (%.2f × the memory-only row's)", perMsg[key]/base)
 		}

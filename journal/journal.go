@@ -261,6 +261,10 @@ type Query struct {
 	After  *Cursor
 	Filter Filter
 	Limit  int
+	// Newest, with After, keeps only the Newest matching records after
+	// it, and counts the others in Page.Skipped (Limit is then ignored).
+	// Records left out are never encoded.
+	Newest int
 }
 
 // Item is one record with its cursor.
@@ -283,6 +287,10 @@ type Page struct {
 	Dropped bool
 	// Reset says the record was emptied after After.
 	Reset bool
+	// Skipped counts the records Query.Newest left out, the last of them
+	// at SkippedTo.
+	Skipped   int
+	SkippedTo Cursor
 }
 
 // Read answers q now.
@@ -304,6 +312,9 @@ func (j *Journal) Read(q Query) Page {
 		}
 	}
 	var picked []*entry
+	if q.Newest > 0 && hasAfter {
+		q.Limit = 0
+	}
 	if hasAfter || q.Limit <= 0 {
 		i := sort.Search(len(j.entries), func(i int) bool { return j.entries[i].seq > after })
 		for _, e := range j.entries[i:] {
@@ -324,6 +335,10 @@ func (j *Journal) Read(q Query) Page {
 			}
 		}
 		slices.Reverse(picked)
+	}
+	if over := len(picked) - q.Newest; q.Newest > 0 && hasAfter && over > 0 {
+		p.Skipped, p.SkippedTo = over, Cursor{Epoch: j.Epoch, Seq: picked[over-1].seq}
+		picked = picked[over:]
 	}
 	j.mu.Unlock()
 	// Records are never changed once stored, so they encode outside the lock.

@@ -353,3 +353,62 @@ func TestShutdownEndsStreamsAndPolls(t *testing.T) {
 		t.Errorf("the stream did not end cleanly: %v", err)
 	}
 }
+
+// every=D paces the writes and newest=N keeps only the newest records of a
+// burst, after a "skipped" event that counts the rest and carries the
+// cursor to resume from.
+func TestEventsPaced(t *testing.T) {
+	j := journal.New(0)
+	srv := httptest.NewServer(j.Handler())
+	t.Cleanup(srv.Close)
+	events := srv.URL + "/_sesinbound/events"
+
+	for _, bad := range []string{"?every=0s", "?every=2m", "?every=x", "?newest=0", "?newest=10001", "?newest=a"} {
+		if code, _ := fetch(t, events+bad); code != http.StatusBadRequest {
+			t.Errorf("%s = %d, want 400", bad, code)
+		}
+	}
+
+	paced := openStream(t, events+"?every=300ms&newest=3", "")
+	// The first record after a quiet spell goes out at once.
+	start := time.Now()
+	j.Record(msg("first", "x@example.com"))
+	if got := readEvents(t, paced, 1); !strings.Contains(got[0].data, `"first"`) {
+		t.Fatalf("first = %+v", got)
+	} else if d := time.Since(start); d > 200*time.Millisecond {
+		t.Errorf("the first record took %v", d)
+	}
+	// A burst right after: one write, no sooner than 300 ms after the
+	// last, with the three newest and how many were left out.
+	for i := range 10 {
+		j.Record(msg(fmt.Sprintf("b%d", i), "x@example.com"))
+	}
+	got := readEvents(t, paced, 4)
+	if d := time.Since(start); d < 300*time.Millisecond {
+		t.Errorf("the burst went out %v after the first record, before every=300ms", d)
+	}
+	if got[0].name != "skipped" || got[0].data != `{"skipped":7}` {
+		t.Fatalf("burst begins with %+v, want skipped 7", got[0])
+	}
+	for i, want := range []string{"b7", "b8", "b9"} {
+		if got[i+1].name != "message" || !strings.Contains(got[i+1].data, `"`+want+`"`) {
+			t.Fatalf("burst event %d = %+v, want %s", i+1, got[i+1], want)
+		}
+	}
+	// The skipped event's id resumes after the last record left out.
+	resumed := openStream(t, events, got[0].id)
+	if r := readEvents(t, resumed, 1); !strings.Contains(r[0].data, `"b7"`) {
+		t.Fatalf("resumed from the skipped event's id = %+v, want b7", r)
+	}
+
+	// Without newest, every record still comes, in fewer writes.
+	all := openStream(t, events+"?every=100ms", "")
+	for i := range 5 {
+		j.Record(msg(fmt.Sprintf("c%d", i), "x@example.com"))
+	}
+	for i, e := range readEvents(t, all, 5) {
+		if !strings.Contains(e.data, fmt.Sprintf(`"c%d"`, i)) {
+			t.Fatalf("every=100ms event %d = %+v", i, e)
+		}
+	}
+}

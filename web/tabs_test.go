@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/emersion/go-smtp"
 )
 
 // streamCounter stands in front of the emulator's AWS endpoint as the
@@ -86,5 +87,51 @@ func TestPageTabsShareOneStream(t *testing.T) {
 	}
 	if n, open := counter.total.Load(), counter.open.Load(); n != 1 || open != 1 {
 		t.Errorf("the server saw %d requests for the feed, %d open, for %d tabs; want one stream", n, open, tabs)
+	}
+
+	// A burst of mail: the worker hands each tab a few batches, not a
+	// message per record (feed.js), and every tab ends up showing the newest page
+	// and the right total.
+	for _, ctx := range ctxs {
+		eval[bool](t, ctx, `window.heard = 0; state.worker.port.addEventListener("message", () => window.heard++); true`)
+	}
+	const burst = 300
+	sendMany(t, em.SMTPAddr(), burst, 8)
+	last := newestID(t, em)
+	for i, ctx := range ctxs {
+		waitForOr(t, ctx, `document.getElementById("range").textContent`,
+			`document.getElementById("range").textContent === "1–50 of `+fmt.Sprint(burst+1)+`" && !!document.querySelector('#rows tr:first-child[data-msg-id="`+last+`"]')`)
+		if n := eval[int](t, ctx, `window.heard`); n > 10 {
+			t.Errorf("tab %d heard %d times from the shared worker during a burst of %d mails; want a few", i+1, n, burst)
+		}
+	}
+}
+
+// sendMany sends n small mails over c connections at once.
+func sendMany(t *testing.T, addr string, n, c int) {
+	t.Helper()
+	errs := make(chan error, c)
+	for w := range c {
+		go func() {
+			cl, err := smtp.Dial(addr)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer cl.Close()
+			for i := w; i < n; i += c {
+				msg := fmt.Sprintf("From: a@example.org\r\nTo: inbox@example.com\r\nSubject: burst %d\r\n\r\nhi\r\n", i)
+				if err := cl.SendMail("a@example.org", []string{"inbox@example.com"}, strings.NewReader(msg)); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- cl.Quit()
+		}()
+	}
+	for range c {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
 	}
 }

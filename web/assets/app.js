@@ -244,16 +244,14 @@ function connectShared() {
     switch (d.type) {
       case "open": if (state.worker !== w) break; $("live").classList.add("on"); $("live").title = "Live: connected"; break;
       case "error": $("live").classList.remove("on"); $("live").title = "Live: reconnecting"; break;
-      case "message":
-        if (d.id) state.cursor = d.id;
-        try { arrived(JSON.parse(d.data)); } catch (e) { console.warn("bad event", e); }
-        break;
+      case "batch": took(d); break;
       case "reset": if (d.id) state.cursor = d.id; state.offset = 0; state.sel = -1; pending.length = 0; if (state.view === "list") loadList().catch(showError); break;
       case "dropped": if (state.view === "list") loadList().catch(showError); break;
     }
   };
   w.port.start();
   w.port.postMessage({ type: "start", cursor: state.cursor });
+  tellViewing();
   // A worker that never reports the stream open (blocked, or paused by a
   // debugger) is given up for a stream of this page's own.
   setTimeout(() => {
@@ -262,6 +260,32 @@ function connectShared() {
     }
   }, 3000);
   window.addEventListener("pagehide", () => w.port.postMessage({ type: "bye" }));
+}
+
+// tellViewing tells the shared worker which message this tab shows, so
+// that a batch that leaves records out still says when that one changed.
+function tellViewing() {
+  if (state.worker) state.worker.port.postMessage({ type: "view", id: state.view === "message" ? state.msgId : "" });
+}
+
+// took draws a batch from the shared worker, which sends one only when it
+// is time to draw (see feed.js). A batch that leaves records out holds
+// more than a page: the first page is fetched anew instead.
+function took(d) {
+  const evs = d.events || [];
+  if (evs.length && evs[evs.length - 1].id) state.cursor = evs[evs.length - 1].id;
+  if (d.left > 0) {
+    if (document.hidden) { state.stale = true; return; }
+    if (state.view === "message" && (d.touched || []).includes(state.msgId)) showMessage(state.msgId, true);
+    if (state.view !== "list") { state.stale = true; return; }
+    scheduleRefetch();
+    return;
+  }
+  for (const e of evs) {
+    try { pending.push(JSON.parse(e.data)); } catch (err) { console.warn("bad event", err); }
+  }
+  clearTimeout(flushTimer);
+  flush();
 }
 
 function connectDirect() {
@@ -595,6 +619,7 @@ function route() {
   else if (h === "#/config") view = "config";
   else state.msgId = "";
   state.view = view;
+  tellViewing();
   $("view-list").hidden = view !== "list";
   $("view-message").hidden = view !== "message";
   $("view-config").hidden = view !== "config";
