@@ -123,7 +123,7 @@ func (rep *report) measure(lb *lab) error {
 	}
 	rep.notes = append(rep.notes, rep.cpuNotes()...)
 	for _, cl := range rep.cells {
-		for _, ab := range [][2]string{{"watched", "memory"}, {"baseline-watched", "baseline-memory"}} {
+		for _, ab := range [][2]string{{"watched", "memory"}, {"baseline-watched", "baseline-memory"}, {"memory-pages", "memory"}, {"baseline-memory", "memory"}} {
 			if rs := cl.ratios(ab[0], ab[1]); len(rs) > 0 {
 				rep.notes = append(rep.notes, fmt.Sprintf("%s × %d: %s ÷ %s msgs/s, per round: %s; median %.2f",
 					humanSize(cl.size), cl.conns, ab[0], ab[1], roundRatios(rs), median(rs)))
