@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"crypto/md5"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -39,6 +42,12 @@ type scaleResult struct {
 	readBack   int
 	readFailed int
 	elapsed    time.Duration
+
+	// Every listed object read back after the listings, its body's MD5
+	// checked against the ETag the listing gave.
+	readAll, readAllFailed int
+	readAllTime            time.Duration
+	readAllErr             string
 }
 
 func (rep *report) measureScale(lb *lab, rules string) error {
@@ -78,11 +87,15 @@ func (rep *report) measureScale(lb *lab, rules string) error {
 	res.readBack, res.readFailed = readSample(ctx, client, n, len(msg))
 	res.peakRSSKB, _ = rssKB(p.cmd.Process.Pid, "VmHWM")
 	if rep.opts.scaleList {
-		keys, first, again, err := listTwice(ctx, client, "bench")
+		keys, etags, first, again, err := listTwice(ctx, client, "bench")
 		if err != nil {
 			return err
 		}
 		res.listKeys, res.listTime, res.relist = len(keys), first, again
+		progress("scale: reading back all %d objects", len(keys))
+		readStart := time.Now()
+		res.readAll, res.readAllFailed, res.readAllErr = readAll(ctx, client, "bench", keys, etags, 8)
+		res.readAllTime = time.Since(readStart)
 		res.peakRSSKB, _ = rssKB(p.cmd.Process.Pid, "VmHWM")
 	}
 	rep.scale = res
@@ -154,23 +167,82 @@ func (res *scaleResult) markdown(b *strings.Builder) {
 		fmt.Fprintf(b, "- ListObjectsV2, every page of 1000 through the SDK over HTTP: %d keys in %s the first time (which computes the MD5 ETags that in-process puts leave to first use), %s the second.\n",
 			res.listKeys, res.listTime.Round(time.Millisecond), res.relist.Round(time.Millisecond))
 	}
-	fmt.Fprintf(b, "- Read back with GetObject, before any listing: %d of %d sampled objects (pages of 50 keys from random points of the key space), %d failed.\n\n", res.readBack, res.readBack+res.readFailed, res.readFailed)
+	fmt.Fprintf(b, "- Read back with GetObject, before any listing: %d of %d sampled objects (pages of 50 keys from random points of the key space), %d failed.\n", res.readBack, res.readBack+res.readFailed, res.readFailed)
+	if res.listKeys > 0 {
+		fmt.Fprintf(b, "- Then every listed object read back with GetObject over 8 connections, the MD5 of each body checked against the listing's ETag: %d of %d in %s, %d failed.",
+			res.readAll, res.listKeys, res.readAllTime.Round(time.Second), res.readAllFailed)
+		if res.readAllErr != "" {
+			fmt.Fprintf(b, " First failure: %s.", res.readAllErr)
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("\n")
+}
+
+// readAll reads every key with c workers and checks each body's MD5
+// against its ETag.
+func readAll(ctx context.Context, client *s3.Client, bucket string, keys []string, etags map[string]string, c int) (ok, failed int, firstErr string) {
+	var mu sync.Mutex
+	next := make(chan string, 1024)
+	var wg sync.WaitGroup
+	for range c {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]byte, 64<<10)
+			for k := range next {
+				err := func() error {
+					out, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(k)})
+					if err != nil {
+						return err
+					}
+					defer out.Body.Close()
+					h := md5.New()
+					if _, err := io.CopyBuffer(h, out.Body, buf); err != nil {
+						return err
+					}
+					if got, want := `"`+hex.EncodeToString(h.Sum(nil))+`"`, etags[k]; got != want {
+						return fmt.Errorf("%s: body MD5 %s, listed ETag %s", k, got, want)
+					}
+					return nil
+				}()
+				mu.Lock()
+				if err != nil {
+					failed++
+					if firstErr == "" {
+						firstErr = err.Error()
+					}
+				} else {
+					ok++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, k := range keys {
+		next <- k
+	}
+	close(next)
+	wg.Wait()
+	return ok, failed, firstErr
 }
 
 // listTwice lists a bucket in full twice, with every page of 1000 through
 // the SDK, and times each.
-func listTwice(ctx context.Context, client *s3.Client, bucket string) (keys []string, first, again time.Duration, err error) {
+func listTwice(ctx context.Context, client *s3.Client, bucket string) (keys []string, etags map[string]string, first, again time.Duration, err error) {
 	for i := range 2 {
 		keys = keys[:0]
+		etags = map[string]string{}
 		listStart := time.Now()
 		pager := s3.NewListObjectsV2Paginator(client, &s3.ListObjectsV2Input{Bucket: aws.String(bucket)})
 		for pager.HasMorePages() {
 			page, err := pager.NextPage(ctx)
 			if err != nil {
-				return nil, 0, 0, fmt.Errorf("list %s: %w", bucket, err)
+				return nil, nil, 0, 0, fmt.Errorf("list %s: %w", bucket, err)
 			}
 			for _, o := range page.Contents {
 				keys = append(keys, aws.ToString(o.Key))
+				etags[aws.ToString(o.Key)] = aws.ToString(o.ETag)
 			}
 		}
 		took := time.Since(listStart)
@@ -181,5 +253,5 @@ func listTwice(ctx context.Context, client *s3.Client, bucket string) (keys []st
 		}
 		progress("listed %d keys in %s", len(keys), took.Round(time.Millisecond))
 	}
-	return keys, first, again, nil
+	return keys, etags, first, again, nil
 }

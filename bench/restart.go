@@ -84,7 +84,7 @@ func (rep *report) measureRestart(lb *lab, rules string) error {
 	// on the first pass.
 	lctx, lcancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer lcancel()
-	keys, listed, relisted, err := listTwice(lctx, client, "bench")
+	keys, _, listed, relisted, err := listTwice(lctx, client, "bench")
 	if err != nil {
 		return err
 	}
