@@ -158,11 +158,20 @@ func waitHTTP(url string, timeout time.Duration) error {
 	}
 }
 
+// releaseBuild builds ./cmd/sesinbound in dir into bin as the Dockerfile
+// builds the image's binary: static (no cgo, so no dynamic loader at
+// exec), without the symbol table and paths.
+func releaseBuild(dir, bin string) *exec.Cmd {
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, "./cmd/sesinbound")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	return cmd
+}
+
 // buildSesinbound builds the binary under test from this checkout.
 func (lb *lab) buildSesinbound() error {
 	lb.sesinbound = filepath.Join(lb.work, "sesinbound")
-	cmd := exec.Command("go", "build", "-o", lb.sesinbound, "./cmd/sesinbound")
-	cmd.Dir = lb.root
+	cmd := releaseBuild(lb.root, lb.sesinbound)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("go build ./cmd/sesinbound: %v\n%s", err, out)
 	}
@@ -173,8 +182,7 @@ func (lb *lab) buildSesinbound() error {
 // measured in the same rounds as the one under test.
 func (lb *lab) buildBaseline(dir string) (string, error) {
 	bin := filepath.Join(lb.work, "sesinbound-baseline")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/sesinbound")
-	cmd.Dir = dir
+	cmd := releaseBuild(dir, bin)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build ./cmd/sesinbound in %s: %v\n%s", dir, err, out)
 	}
