@@ -70,6 +70,7 @@ type options struct {
 	waiters   int    // long polls held open on the "watched" row
 	feeds     int    // event streams read on the "watched" row
 	webhook   bool   // the "watched" row also posts every record to a webhook sink
+	batch     int    // its --webhook-batch
 	million   int    // mails in the scale row
 	baseline  string // another checkout, whose memory-only row runs alongside
 	scaleList bool   // list the scale row's bucket in full
@@ -99,6 +100,7 @@ func parseOptions(args []string) (options, error) {
 	fs.IntVar(&o.waiters, "waiters", 100, `long polls held open against the "watched" row (-rows memory,watched)`)
 	fs.IntVar(&o.feeds, "feeds", 10, `event streams read from the "watched" row`)
 	fs.BoolVar(&o.webhook, "webhook", true, `the "watched" row also runs with --webhook, to a sink in this process that accepts every POST`)
+	fs.IntVar(&o.batch, "webhook-batch", 1, `the "watched" row's --webhook-batch: records per POST at most`)
 	fs.IntVar(&o.million, "million", 1000000, "mails of 10 KB in the scale row (-rows million), objects in the restart row (-rows restart); neither is in the default run")
 	fs.BoolVar(&o.scaleList, "scale-list", true, "list the scale row's bucket in full, twice (the first listing computes every ETag)")
 	fs.StringVar(&o.baseline, "baseline", "", "also run the memory-only and --data-dir rows of sesinbound built from this checkout (an A/B in one run)")

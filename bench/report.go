@@ -276,7 +276,7 @@ func (rep *report) startWatched(lb *lab, name string, so sesinboundOpts) (*targe
 		if hook, err = lb.startWebhookSink(); err != nil {
 			return nil, err
 		}
-		so.webhook = hook.url
+		so.webhook, so.batch = hook.url, o.batch
 	}
 	t, err := lb.startSesinbound(name, so)
 	if err != nil {
@@ -288,6 +288,9 @@ func (rep *report) startWatched(lb *lab, name string, so sesinboundOpts) (*targe
 	t.name = fmt.Sprintf("memory only, %d waiters + %d event streams", o.waiters, o.feeds)
 	if hook != nil {
 		t.name += " + a webhook"
+		if o.batch > 1 {
+			t.name += fmt.Sprintf(" (--webhook-batch %d)", o.batch)
+		}
 		hook.name, hook.aws = name, t.aws
 		rep.hooks = append(rep.hooks, hook)
 	}

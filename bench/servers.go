@@ -212,6 +212,7 @@ type sesinboundOpts struct {
 	bucket  string   // what reset empties
 	profile string   // a CPU profile file, or ""
 	webhook string   // a --webhook URL, or ""
+	batch   int      // its --webhook-batch, when above 1
 	bin     string   // the binary; "" for the one under test
 }
 
@@ -237,6 +238,9 @@ func (lb *lab) startSesinbound(name string, o sesinboundOpts) (*target, error) {
 	}
 	if o.webhook != "" {
 		args = append(args, "--webhook", o.webhook)
+		if o.batch > 1 {
+			args = append(args, "--webhook-batch", strconv.Itoa(o.batch))
+		}
 	}
 	bin := lb.sesinbound
 	if o.bin != "" {

@@ -45,6 +45,9 @@ type Config struct {
 	// Webhook, when set, is a URL that each processed record is POSTed to
 	// as JSON, in the background (journal.Webhook).
 	Webhook string
+	// WebhookBatch is the most records one webhook POST carries (as a
+	// page of the list); 0 or 1 means one record per POST.
+	WebhookBatch int
 
 	// Limits.
 	MaxMessageBytes int64
@@ -81,6 +84,7 @@ func DefaultConfig() Config {
 		CommandTimeout:  smtpd.DefaultReadTimeout,
 		DataTimeout:     smtpd.DefaultDataTimeout,
 		DeliverTimeout:  smtpd.DefaultDeliverTimeout,
+		WebhookBatch:    1,
 		Version:         "dev",
 	}
 }

@@ -155,7 +155,7 @@ func Start(ctx context.Context, c Config) (_ *Emulator, err error) {
 	runCtx, runCancel := context.WithCancel(context.WithoutCancel(ctx))
 	e.cancel = runCancel
 	if c.Webhook != "" {
-		e.Webhook = &journal.Webhook{URL: c.Webhook, Log: log}
+		e.Webhook = &journal.Webhook{URL: c.Webhook, Batch: c.WebhookBatch, Log: log}
 		head := e.Journal.Head()
 		e.Webhook.After = &head
 		go e.Webhook.Run(runCtx, e.Journal)

@@ -134,3 +134,79 @@ func TestWebhookConnections(t *testing.T) {
 		})
 	}
 }
+
+// With Batch, a POST carries every record waiting, up to Batch, as a page
+// of the list; one record alone still goes out at once.
+func TestWebhookBatch(t *testing.T) {
+	var mu sync.Mutex
+	var posts [][]string
+	gate := make(chan struct{}, 1)
+	gate <- struct{}{} // the first POST goes through at once; the rest wait for the test
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var page struct {
+			Messages []struct {
+				MessageID string `json:"messageId"`
+			} `json:"messages"`
+			Cursor string `json:"cursor"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&page); err != nil {
+			t.Errorf("POST body: %v", err)
+		}
+		var ids []string
+		for _, m := range page.Messages {
+			ids = append(ids, m.MessageID)
+		}
+		<-gate
+		mu.Lock()
+		posts = append(posts, ids)
+		if page.Cursor != r.Header.Get(journal.CursorHeader) {
+			t.Errorf("body cursor %q, header %q", page.Cursor, r.Header.Get(journal.CursorHeader))
+		}
+		mu.Unlock()
+	}))
+	t.Cleanup(srv.Close)
+
+	j := journal.New(0)
+	h := &journal.Webhook{URL: srv.URL, Batch: 4, After: &journal.Cursor{}}
+	go h.Run(t.Context(), j)
+	j.Record(msg("solo", "x@example.com"))
+	waitPosted := func(n int) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for h.Status().Posted < n {
+			if time.Now().After(deadline) {
+				t.Fatalf("status = %+v, want %d posted", h.Status(), n)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	waitPosted(1)
+	// Ten records while the receiver is held: they go in batches of at
+	// most four, in order.
+	for i := range 10 {
+		j.Record(msg(fmt.Sprintf("m%d", i), "x@example.com"))
+	}
+	close(gate)
+	waitPosted(11)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(posts[0]) != 1 || posts[0][0] != "solo" {
+		t.Fatalf("first POST = %v, want [solo] alone", posts[0])
+	}
+	var all []string
+	for _, p := range posts[1:] {
+		if len(p) == 0 || len(p) > 4 {
+			t.Fatalf("a batch of %d: %v", len(p), posts)
+		}
+		all = append(all, p...)
+	}
+	if fmt.Sprint(all) != "[m0 m1 m2 m3 m4 m5 m6 m7 m8 m9]" {
+		t.Fatalf("batches %v", posts)
+	}
+	if len(posts) > 5 {
+		t.Errorf("%d POSTs for 11 records in batches of 4: %v", len(posts), posts)
+	}
+	if st := h.Status(); st.Posted != 11 || st.Failed != 0 || st.Skipped != 0 {
+		t.Fatalf("status = %+v", st)
+	}
+}

@@ -27,6 +27,9 @@ func sample(t *testing.T, o option) (fromEnv, fromFlag, wantEnv, wantFlag string
 		}
 		return "true", "false", "true", "false"
 	case *intValue:
+		if o.flag == "webhook-batch" { // at most 1000
+			return "20", "30", "20", "30"
+		}
 		return "2000", "3000", "2000", "3000"
 	case *sizeValue:
 		return "2MB", "3MiB", "2097152", "3145728"
@@ -96,6 +99,8 @@ func TestRangeChecks(t *testing.T) {
 		{"max-header-fields", "0", "1"},
 		{"max-header-fields", "-5", "1"},
 		{"max-conns", "0", "1"},
+		{"webhook-batch", "0", "1"},
+		{"webhook-batch", "1001", "1000"},
 		{"command-timeout", "0s", "1ns"},
 		{"data-timeout", "-1s", "1ns"},
 		{"deliver-timeout", "0s", "1ns"},

@@ -138,6 +138,8 @@ Flags of serve and doctor (each also read from the environment variable shown):
   --webhook URL        SESINBOUND_WEBHOOK       POST each processed message's record to URL as
                                                 JSON, in the background (3 retries; status at
                                                 GET /_sesinbound/webhook)
+  --webhook-batch N    SESINBOUND_WEBHOOK_BATCH up to N waiting records per POST, as a page
+                                                of the list (default 1: one record per POST)
 Limits (SES's where it has one; sizes take KB, MB, GB):
   --max-message-size SIZE   SESINBOUND_MAX_MESSAGE_SIZE   default 40MB (552 5.3.4)
   --max-recipients N        SESINBOUND_MAX_RECIPIENTS     default 1000 (452 4.5.3)
