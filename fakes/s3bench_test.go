@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"runtime"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -49,4 +50,39 @@ func BenchmarkS3Put(b *testing.B) {
 			})
 		})
 	}
+}
+
+// BenchmarkS3IndexGC puts 200,000 small objects in-process, then times a
+// full garbage collection: what the index's size costs every GC cycle
+// once the store is large (with GOMEMLIMIT, cycles come more often as the
+// heap nears the limit). It also reports the heap per object.
+func BenchmarkS3IndexGC(b *testing.B) {
+	const n = 200000
+	s, err := fakes.NewS3(fakes.WithBuckets("bench"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	body := []byte("0123456789")
+	ctx := context.Background()
+	for i := range n {
+		if _, err := s.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("bench"), Key: aws.String(fmt.Sprintf("mail/%040d", i)),
+			Body: bytes.NewReader(body)}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	s.Close() // the staging drained; the index stays in s
+	runtime.GC()
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	b.ResetTimer()
+	for range b.N {
+		runtime.GC()
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "heap-B/object")
+	runtime.KeepAlive(s)
 }

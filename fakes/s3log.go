@@ -99,15 +99,21 @@ var s3CRC = crc32.MakeTable(crc32.Castagnoli)
 // s3Entry is an object in a bucket's index: where its record is and what
 // a listing shows, nothing more (the rest of its metadata is read from the
 // record when it is opened). Entries are guarded by S3.mu.
+//
+// A store holds millions of entries, and every garbage collection walks
+// them, so an entry has only the two pointers it needs (the key and the
+// segment, first) and keeps its digest inline rather than in an
+// allocation of its own.
 type s3Entry struct {
 	key      string
+	seg      *s3Segment
 	size     int64
 	modified int64 // Unix milliseconds
-	seg      *s3Segment
 	at       int64 // where the record starts in seg
 	metaLen  uint32
-	parts    uint32    // a multipart ETag's part count, or 0
-	md5      *[16]byte // the ETag's digest; nil while it is to be computed on first use
+	parts    uint32   // a multipart ETag's part count, or 0
+	md5      [16]byte // the ETag's digest, once hashed
+	hashed   bool     // false while the ETag is to be computed on first use
 }
 
 func s3EntryLess(a, b *s3Entry) bool { return a.key < b.key }
@@ -123,7 +129,7 @@ func (e *s3Entry) bodyAt() int64 { return e.at + s3RecordHeader + int64(e.metaLe
 
 // etag is the ETag, or "" when it is still to be computed.
 func (e *s3Entry) etag() string {
-	if e.md5 == nil {
+	if !e.hashed {
 		return ""
 	}
 	if e.parts > 0 {
@@ -151,7 +157,7 @@ func (e *s3Entry) setETag(etag string) {
 	if _, err := hex.Decode(sum[:], []byte(digits)); err != nil {
 		return
 	}
-	e.parts, e.md5 = uint32(n), &sum
+	e.parts, e.md5, e.hashed = uint32(n), sum, true
 }
 
 // s3Segment is one segment file, open for as long as the log or a reader

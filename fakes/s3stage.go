@@ -102,7 +102,7 @@ func (st *s3Stage) stageRecord(seg *s3Segment, at int64, fill func(w io.Writer) 
 		return 0, err
 	}
 	// e is not published yet: only this goroutine sees it.
-	if e != nil && e.md5 == nil {
+	if e != nil && !e.hashed {
 		c.hashes = append(c.hashes, s3Hash{entry: e, seg: seg, at: e.bodyAt(), size: e.size})
 	}
 	n := len(c.buf) - before
@@ -114,7 +114,7 @@ func (st *s3Stage) stageRecord(seg *s3Segment, at int64, fill func(w io.Writer) 
 // hashDirect has the flusher compute the ETag of e, whose body was written
 // directly into seg, if it has none yet. e is not published yet.
 func (st *s3Stage) hashDirect(e *s3Entry, seg *s3Segment) {
-	if e == nil || e.md5 != nil || !seg.acquire() {
+	if e == nil || e.hashed || !seg.acquire() {
 		return
 	}
 	st.mu.Lock()
@@ -158,8 +158,8 @@ func (st *s3Stage) hash(hs []s3Hash, buf []byte, at int64) {
 	for i, h := range hs {
 		// An entry replaced meanwhile is out of the index: setting it is
 		// harmless. Compaction moves entries, never replaces them.
-		if ok[i] && h.entry.md5 == nil {
-			h.entry.md5 = &sums[i]
+		if ok[i] && !h.entry.hashed {
+			h.entry.md5, h.entry.hashed = sums[i], true
 		}
 	}
 	st.index.Unlock()

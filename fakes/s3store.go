@@ -332,7 +332,7 @@ func (s *S3) rememberETag(b *s3Bucket, key string, seg *s3Segment, at int64, eta
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if e, ok := b.index.Get(&s3Entry{key: key}); ok && e.seg == seg && e.at == at && e.md5 == nil {
+	if e, ok := b.index.Get(&s3Entry{key: key}); ok && e.seg == seg && e.at == at && !e.hashed {
 		e.setETag(etag)
 	}
 }
