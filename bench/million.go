@@ -28,7 +28,16 @@ type sliceResult struct {
 	rssKB    int
 	failed   int
 	firstErr string
+	cpuPerUS float64 // the server's CPU per mail of the slice, µs
+	// The probe after the slice: scaleProbe mails to the grown server,
+	// then as many to a fresh one (emptied before each probe), one right
+	// after the other: the grown one's rate over the fresh one's, a
+	// figure the machine's own speed changes little.
+	probe float64
 }
+
+// scaleProbe is the mails of each probe, to each server.
+const scaleProbe = 5000
 
 // scaleResult is the scale row.
 type scaleResult struct {
@@ -42,6 +51,7 @@ type scaleResult struct {
 	readBack   int
 	readFailed int
 	elapsed    time.Duration
+	probeSent  int // the probes' mails into the grown server, besides n
 
 	// Every listed object read back after the listings, its body's MD5
 	// checked against the ETag the listing gave.
@@ -65,17 +75,38 @@ func (rep *report) measureScale(lb *lab, rules string) error {
 	if err := waitGreeting(smtpAddr, 60*time.Second, 20*time.Millisecond); err != nil {
 		return p.failed(err)
 	}
+	fresh, err := lb.startSesinbound("sesinbound-scale-fresh", sesinboundOpts{rules: rules, bucket: "bench"})
+	if err != nil {
+		return err
+	}
+	defer fresh.proc.stop()
 	res := &scaleResult{n: n}
 	msg := message(10000)
 	start := time.Now()
 	step := max(n/10, 1)
+	probe := min(scaleProbe, step)
 	for sent := 0; sent < n; {
 		k := min(step, n-sent)
+		cpu0, _ := cpuTime(p.cmd.Process.Pid)
 		r := drive(smtpAddr, msg, k, 8)
+		cpu1, _ := cpuTime(p.cmd.Process.Pid)
 		sent += k
 		rss, _ := rssKB(p.cmd.Process.Pid, "VmRSS")
-		res.slices = append(res.slices, sliceResult{sent: sent, rate: r.MsgsPerSec(), rssKB: rss, failed: r.Failed, firstErr: r.FirstErr})
-		progress("scale: %d sent, %.0f msgs/s in this slice, RSS %d MiB", sent, r.MsgsPerSec(), rss/1024)
+		sl := sliceResult{sent: sent, rate: r.MsgsPerSec(), rssKB: rss, failed: r.Failed, firstErr: r.FirstErr}
+		if r.OK > 0 {
+			sl.cpuPerUS = float64((cpu1 - cpu0).Microseconds()) / float64(r.OK)
+		}
+		if err := fresh.reset(); err != nil {
+			return fmt.Errorf("scale: emptying the fresh server: %v", err)
+		}
+		grown := drive(smtpAddr, msg, probe, 8)
+		base := drive(fresh.smtp, msg, probe, 8)
+		if base.MsgsPerSec() > 0 {
+			sl.probe = grown.MsgsPerSec() / base.MsgsPerSec()
+		}
+		res.probeSent += grown.OK
+		res.slices = append(res.slices, sl)
+		progress("scale: %d sent, %.0f msgs/s in this slice, %.0f µs of CPU a mail, RSS %d MiB; probe: %.2f × a fresh server", sent, r.MsgsPerSec(), sl.cpuPerUS, rss/1024, sl.probe)
 	}
 	res.elapsed = time.Since(start)
 
@@ -145,14 +176,16 @@ func readSample(ctx context.Context, client *s3.Client, n, minSize int) (ok, fai
 
 func (res *scaleResult) markdown(b *strings.Builder) {
 	fmt.Fprintf(b, "### %d × 10 KB into the default mode\n\n", res.n)
-	fmt.Fprintf(b, "8 connections, in slices of a tenth; one process from start to end (%s in all).\n\n", res.elapsed.Round(time.Second))
-	b.WriteString("| mails sent | msgs/s in the slice | RSS after it | failed |\n|---:|---:|---:|---:|\n")
+	fmt.Fprintf(b, "8 connections, in slices of a tenth; one process from start to end (%s in all). After each slice, a probe: %d mails to this server, then %d to a fresh one emptied before each probe, one right after the other (%d probe mails in all went into this server besides the %d).\n\n",
+		res.elapsed.Round(time.Second), scaleProbe, scaleProbe, res.probeSent, res.n)
+	b.WriteString("| mails sent | msgs/s in the slice | server CPU a mail | RSS after it | probe: × a fresh server | failed |\n|---:|---:|---:|---:|---:|---:|\n")
 	for _, s := range res.slices {
-		fmt.Fprintf(b, "| %d | %.0f | %.0f MB | %d |\n", s.sent, s.rate, float64(s.rssKB)/1024, s.failed)
+		fmt.Fprintf(b, "| %d | %.0f | %.0f µs | %.0f MB | %.2f | %d |\n", s.sent, s.rate, s.cpuPerUS, float64(s.rssKB)/1024, s.probe, s.failed)
 	}
 	if len(res.slices) > 1 {
 		first, last := res.slices[0], res.slices[len(res.slices)-1]
-		fmt.Fprintf(b, "\nThe last slice ran at %.2f × the rate of the first.\n", last.rate/first.rate)
+		fmt.Fprintf(b, "\nThe last slice ran at %.2f × the rate of the first, at %.2f × its CPU a mail; the last probe made %.2f × a fresh server, the first %.2f ×.\n",
+			last.rate/first.rate, last.cpuPerUS/first.cpuPerUS, last.probe, first.probe)
 	}
 	for _, s := range res.slices {
 		if s.firstErr != "" {
