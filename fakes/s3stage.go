@@ -44,6 +44,11 @@ type s3Stage struct {
 	failed  []*s3Chunk // chunks that could not be written: kept, so their records stay readable
 	err     error      // the first write error; puts fail from then on
 	direct  []s3Hash   // bodies written directly whose ETag is still to compute
+	// spares are written chunks' buffers, kept for the next chunks, at
+	// most s3Spares of them: they survive garbage collections, as a
+	// sync.Pool's would not (under load a cycle came every second, and
+	// each one sent the next chunks back to the allocator, 1.3 MB each).
+	spares [][]byte
 
 	// index guards the entries the flusher gives an ETag (S3.mu).
 	index sync.Locker
@@ -71,8 +76,13 @@ func newS3Stage(index sync.Locker) *s3Stage {
 	return st
 }
 
-// s3ChunkBuffers recycles chunk buffers.
-var s3ChunkBuffers = sync.Pool{New: func() any { b := make([]byte, 0, s3ChunkSize+s3StageMaxBody+64<<10); return &b }}
+// s3ChunkCap is a chunk buffer's capacity: a chunk is handed over once it
+// passes s3ChunkSize, so it holds at most one more record.
+const s3ChunkCap = s3ChunkSize + s3StageMaxBody + 64<<10
+
+// s3Spares is how many written chunks' buffers a stage keeps: a put can
+// fill one while one is written and one more waits.
+const s3Spares = 3
 
 // stageRecord appends one record for seg at offset at, written by fill into
 // the chunk, and returns its length. fill returns the entry the record
@@ -91,8 +101,13 @@ func (st *s3Stage) stageRecord(seg *s3Segment, at int64, fill func(w io.Writer) 
 		st.handOver()
 	}
 	if st.cur == nil {
-		bp := s3ChunkBuffers.Get().(*[]byte)
-		st.cur = &s3Chunk{seg: seg, at: at, buf: (*bp)[:0]}
+		var buf []byte
+		if n := len(st.spares); n > 0 {
+			buf, st.spares = st.spares[n-1], st.spares[:n-1]
+		} else {
+			buf = make([]byte, 0, s3ChunkCap)
+		}
+		st.cur = &s3Chunk{seg: seg, at: at, buf: buf[:0]}
 	}
 	c := st.cur
 	before := len(c.buf)
@@ -220,8 +235,9 @@ func (st *s3Stage) flush() {
 			}
 			st.failed = append(st.failed, c)
 		} else {
-			buf := c.buf[:0]
-			s3ChunkBuffers.Put(&buf)
+			if len(st.spares) < s3Spares && cap(c.buf) == s3ChunkCap {
+				st.spares = append(st.spares, c.buf[:0])
+			}
 			c.buf, c.hashes = nil, nil
 		}
 		st.cond.Broadcast()
