@@ -104,6 +104,10 @@ func TestPageTabsShareOneStream(t *testing.T) {
 		if n := eval[int](t, ctx, `window.heard`); n > 10 {
 			t.Errorf("tab %d heard %d times from the shared worker during a burst of %d mails; want a few", i+1, n, burst)
 		}
+		// The tab would resume from the newest record.
+		if got, want := eval[string](t, ctx, `state.cursor`), em.Journal.Head().String(); got != want {
+			t.Errorf("tab %d's cursor is %q after the burst, want the newest record's %q", i+1, got, want)
+		}
 	}
 }
 

@@ -273,7 +273,7 @@ function tellViewing() {
 // more than a page: the first page is fetched anew instead.
 function took(d) {
   const evs = d.events || [];
-  if (evs.length && evs[evs.length - 1].id) state.cursor = evs[evs.length - 1].id;
+  if (d.cursor) state.cursor = d.cursor;
   if (d.left > 0) {
     if (document.hidden) { state.stale = true; return; }
     if (state.view === "message" && (d.touched || []).includes(state.msgId)) showMessage(state.msgId, true);

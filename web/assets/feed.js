@@ -15,7 +15,8 @@
 // 0.1 s after a record that follows a quiet second; during a stream, one
 // second after it ends, or every ten seconds while it lasts. A batch holds
 // the newest PAGE records only (a tab shows no more), says how many it
-// left out, and names the records a tab has open that changed meanwhile.
+// left out and where the feed is (cursor, a skipped event's included),
+// and names the records a tab has open that changed meanwhile.
 "use strict";
 
 const ports = new Set();
@@ -34,6 +35,8 @@ function idOf(data) {
   return m ? m[1] : "";
 }
 function post(msg) { for (const p of ports) p.postMessage(msg); }
+// changed notes that the message port p shows has changed.
+function changed(p) { (p.changed || (p.changed = new Set())).add(p.viewing); }
 
 // batchOf is the newest PAGE of events, and how many older ones it leaves
 // out (those the server skipped included).
@@ -42,7 +45,8 @@ function batchOf(events) {
   const keep = recs.slice(-PAGE);
   let left = recs.length - keep.length;
   for (const e of events) left += e.skip || 0;
-  return { events: keep.map(e => ({ id: e.id, data: e.data })), left };
+  const cursor = events.length ? events[events.length - 1].id : "";
+  return { events: keep.map(e => ({ id: e.id, data: e.data })), left, cursor };
 }
 
 function relay() {
@@ -52,7 +56,7 @@ function relay() {
   if (wait > 0) { timer = setTimeout(relay, wait); return; }
   burst = false;
   lastPost = now;
-  const b = { type: "batch", events: batch, left };
+  const b = { type: "batch", events: batch, left, cursor };
   batch = []; left = 0;
   for (const p of ports) {
     const touched = p.changed ? [...p.changed] : [];
@@ -68,13 +72,11 @@ function arrived(id, data, skip) {
   if (skip) {
     // Whatever a tab has open may be among the records left out.
     left += skip + batch.length; batch = [];
-    for (const p of ports) if (p.viewing) (p.changed || (p.changed = new Set())).add(p.viewing);
+    for (const p of ports) if (p.viewing) changed(p);
   } else {
     batch.push(e);
     if (batch.length > PAGE) { batch.shift(); left++; }
-    for (const p of ports) {
-      if (p.viewing && idOf(data) === p.viewing) (p.changed || (p.changed = new Set())).add(p.viewing);
-    }
+    for (const p of ports) if (p.viewing && idOf(data) === p.viewing) changed(p);
   }
   const now = Date.now();
   if (now - lastArrival > 1000 && !timer) { burst = true; timer = setTimeout(relay, 100); }
