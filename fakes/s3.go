@@ -16,7 +16,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
-	"github.com/google/btree"
 )
 
 // S3 is an embedded Amazon S3 holding buckets and objects for the life of
@@ -95,7 +94,7 @@ type s3Bucket struct {
 	created time.Time
 	dir     string // its directory, with a data directory; "" in memory mode
 	log     *s3Log // where its objects are
-	index   *btree.BTreeG[*s3Entry]
+	index   *s3Index
 }
 
 // s3Meta is what S3 knows about an object besides its bytes. It is stored,
@@ -263,9 +262,9 @@ func (s *S3) newBucket(name string, created time.Time, dir string) *s3Bucket {
 	b.log = &s3Log{dir: dir, spill: s.cfg.spill, durable: dir != "", s: s, b: b}
 	b.log.queue.Commit = b.log.commitQueued
 	if dir == "" {
-		b.log.stage = newS3Stage(&s.mu)
+		b.log.stage = newS3Stage(&s.mu, b.index)
 	} else {
-		b.log.hasher = newS3Stage(&s.mu)
+		b.log.hasher = newS3Stage(&s.mu, b.index)
 	}
 	return b
 }

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"runtime"
+	"strconv"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -57,7 +59,10 @@ func BenchmarkS3Put(b *testing.B) {
 // once the store is large (with GOMEMLIMIT, cycles come more often as the
 // heap nears the limit). It also reports the heap per object.
 func BenchmarkS3IndexGC(b *testing.B) {
-	const n = 200000
+	n := 200000
+	if v, err := strconv.Atoi(os.Getenv("S3_INDEX_GC_N")); err == nil && v > 0 {
+		n = v
+	}
 	s, err := fakes.NewS3(fakes.WithBuckets("bench"))
 	if err != nil {
 		b.Fatal(err)
@@ -83,6 +88,6 @@ func BenchmarkS3IndexGC(b *testing.B) {
 		runtime.GC()
 	}
 	b.StopTimer()
-	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "heap-B/object")
+	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(n), "heap-B/object")
 	runtime.KeepAlive(s)
 }

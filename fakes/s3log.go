@@ -19,8 +19,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/google/btree"
-
 	"github.com/sesinbound/sesinbound/internal/groupcommit"
 )
 
@@ -96,36 +94,23 @@ const (
 
 var s3CRC = crc32.MakeTable(crc32.Castagnoli)
 
-// s3Entry is an object in a bucket's index: where its record is and what
-// a listing shows, nothing more (the rest of its metadata is read from the
-// record when it is opened). Entries are guarded by S3.mu.
-//
-// A store holds millions of entries, and every garbage collection walks
-// them, so an entry has only the two pointers it needs (the key and the
-// segment, first) and keeps its digest inline rather than in an
-// allocation of its own.
+// s3Entry is an object in a bucket's index, as the index hands it out
+// (see s3index.go): where its record is and what a listing shows, nothing
+// more (the rest of its metadata is read from the record when it is
+// opened).
 type s3Entry struct {
-	key      string
-	seg      *s3Segment
-	size     int64
-	modified int64 // Unix milliseconds
-	at       int64 // where the record starts in seg
-	metaLen  uint32
-	parts    uint32   // a multipart ETag's part count, or 0
-	md5      [16]byte // the ETag's digest, once hashed
-	hashed   bool     // false while the ETag is to be computed on first use
+	key string
+	seg *s3Segment
+	s3Loc
+	hashed bool // false while the ETag is to be computed on first use
 }
 
-func s3EntryLess(a, b *s3Entry) bool { return a.key < b.key }
-
-func newS3Index() *btree.BTreeG[*s3Entry] { return btree.NewG(32, s3EntryLess) }
-
 // recordSize is the length of the entry's record.
-func (e *s3Entry) recordSize() int64 {
+func (e *s3Loc) recordSize() int64 {
 	return s3RecordHeader + int64(e.metaLen) + e.size + 4
 }
 
-func (e *s3Entry) bodyAt() int64 { return e.at + s3RecordHeader + int64(e.metaLen) }
+func (e *s3Loc) bodyAt() int64 { return e.at + s3RecordHeader + int64(e.metaLen) }
 
 // etag is the ETag, or "" when it is still to be computed.
 func (e *s3Entry) etag() string {
@@ -141,23 +126,31 @@ func (e *s3Entry) etag() string {
 // setETag stores a quoted ETag, "hex" or "hex-N"; one of any other shape
 // is left to be computed.
 func (e *s3Entry) setETag(etag string) {
+	if sum, parts, ok := s3ParseETag(etag); ok {
+		e.md5, e.parts, e.hashed = sum, parts, true
+	}
+}
+
+// s3ParseETag reads a quoted ETag, "hex" or "hex-N", as its digest and
+// part count (0 for "hex"); it fails on any other shape.
+func s3ParseETag(etag string) ([16]byte, uint32, bool) {
+	var sum [16]byte
 	v := strings.Trim(etag, `"`)
 	digits, parts, multi := strings.Cut(v, "-")
 	n := uint64(0)
 	if multi {
 		var err error
 		if n, err = strconv.ParseUint(parts, 10, 32); err != nil || n == 0 {
-			return
+			return sum, 0, false
 		}
 	}
-	var sum [16]byte
 	if len(digits) != 32 {
-		return
+		return sum, 0, false
 	}
 	if _, err := hex.Decode(sum[:], []byte(digits)); err != nil {
-		return
+		return sum, 0, false
 	}
-	e.parts, e.md5, e.hashed = uint32(n), sum, true
+	return sum, uint32(n), true
 }
 
 // s3Segment is one segment file, open for as long as the log or a reader
@@ -396,7 +389,7 @@ func (l *s3Log) compactSlack() int64 {
 // insert publishes e, replacing any object with its key; the caller holds
 // S3.mu for writing.
 func (l *s3Log) insert(e *s3Entry) {
-	if old, ok := l.b.index.ReplaceOrInsert(e); ok {
+	if old, ok := l.b.index.Put(e); ok {
 		l.live -= old.recordSize()
 	}
 	l.live += e.recordSize()
@@ -404,7 +397,7 @@ func (l *s3Log) insert(e *s3Entry) {
 
 // remove drops key from the index; the caller holds S3.mu for writing.
 func (l *s3Log) remove(key string) {
-	if old, ok := l.b.index.Delete(&s3Entry{key: key}); ok {
+	if old, ok := l.b.index.Delete(key); ok {
 		l.live -= old.recordSize()
 	}
 }
@@ -497,7 +490,7 @@ func (l *s3Log) appendRecord(w io.Writer, op *s3LogOp, seg *s3Segment) (*s3Entry
 }
 
 func s3NewEntry(m *s3Meta, seg *s3Segment, at int64, metaLen int) *s3Entry {
-	e := &s3Entry{key: m.Key, size: m.Size, modified: m.LastModified.UnixMilli(), seg: seg, at: at, metaLen: uint32(metaLen)}
+	e := &s3Entry{key: m.Key, seg: seg, s3Loc: s3Loc{size: m.Size, modified: m.LastModified.UnixMilli(), at: at, metaLen: uint32(metaLen)}}
 	e.setETag(m.ETag)
 	return e
 }
@@ -560,6 +553,10 @@ func (l *s3Log) compact(reset bool) error {
 		// The old segments are read, then released, whole.
 		l.stage.drain()
 	}
+	if l.hasher != nil {
+		// Digests still to compute are of records about to move.
+		l.hasher.drain()
+	}
 	hook := l.s.cfg.compactHook
 	if hook == nil {
 		hook = func(string) {}
@@ -600,24 +597,19 @@ func (l *s3Log) compact(reset bool) error {
 		seg      *s3Segment
 		at, size int64
 	}
-	var after *s3Entry
+	after := "" // no key is empty
 	for !reset {
 		var page []rec
 		last := ""
-		visit := func(e *s3Entry) bool {
-			if after != nil && e.key == after.key {
+		l.s.mu.RLock()
+		l.b.index.Ascend(after, func(e *s3Entry) bool {
+			if e.key == after {
 				return true
 			}
 			page = append(page, rec{e.seg, e.at, e.recordSize()})
 			last = e.key
 			return len(page) < 4096
-		}
-		l.s.mu.RLock()
-		if after == nil {
-			l.b.index.Ascend(visit)
-		} else {
-			l.b.index.AscendGreaterOrEqual(after, visit)
-		}
+		})
 		l.s.mu.RUnlock()
 		for _, r := range page {
 			if _, err := io.Copy(w, io.NewSectionReader(r.seg, r.at, r.size)); err != nil {
@@ -628,7 +620,7 @@ func (l *s3Log) compact(reset bool) error {
 		if len(page) < 4096 {
 			break
 		}
-		after = &s3Entry{key: last}
+		after = last
 	}
 	if err := w.Flush(); err != nil {
 		return abandon(err)
@@ -653,15 +645,10 @@ func (l *s3Log) compact(reset bool) error {
 	// Point the index at the new segment: the same records, in key order.
 	l.s.mu.Lock()
 	if reset {
-		l.b.index.Clear(false)
+		l.b.index.Clear()
 		l.live = 0
 	}
-	at := resetSize
-	l.b.index.Ascend(func(e *s3Entry) bool {
-		e.seg, e.at = g, at
-		at += e.recordSize()
-		return true
-	})
+	l.b.index.Relocate(g, resetSize)
 	old := l.segs
 	l.segs = []*s3Segment{g}
 	l.seg, l.segNum, l.total = g, n, g.size
@@ -844,7 +831,7 @@ func (l *s3Log) replay(n int, last bool) (*s3Segment, error) {
 		case s3RecordDelete:
 			l.remove(rec.meta.Key)
 		default:
-			l.b.index.Clear(false)
+			l.b.index.Clear()
 			l.live = 0
 		}
 		off = next

@@ -50,8 +50,10 @@ type s3Stage struct {
 	// each one sent the next chunks back to the allocator, 1.3 MB each).
 	spares [][]byte
 
-	// index guards the entries the flusher gives an ETag (S3.mu).
-	index sync.Locker
+	// index is where the flusher gives entries their ETag, under lock
+	// (S3.mu).
+	lock  sync.Locker
+	index *s3Index
 }
 
 // s3Hash is an object whose ETag the flusher computes: the body of entry
@@ -70,8 +72,8 @@ type s3Chunk struct {
 	hashes []s3Hash // objects in buf whose ETag is still to compute
 }
 
-func newS3Stage(index sync.Locker) *s3Stage {
-	st := &s3Stage{index: index}
+func newS3Stage(lock sync.Locker, index *s3Index) *s3Stage {
+	st := &s3Stage{lock: lock, index: index}
 	st.cond = sync.NewCond(&st.mu)
 	return st
 }
@@ -169,15 +171,19 @@ func (st *s3Stage) hash(hs []s3Hash, buf []byte, at int64) {
 		}
 		s3CopyBuffers.Put(bp)
 	}
-	st.index.Lock()
+	st.lock.Lock()
 	for i, h := range hs {
-		// An entry replaced meanwhile is out of the index: setting it is
-		// harmless. Compaction moves entries, never replaces them.
-		if ok[i] && !h.entry.hashed {
+		if !ok[i] {
+			continue
+		}
+		// The entry may be published already, or not yet: the index then
+		// takes the digest from the entry.
+		if !h.entry.hashed {
 			h.entry.md5, h.entry.hashed = sums[i], true
 		}
+		st.index.SetDigest(h.entry.key, h.seg, h.entry.at, sums[i], 0)
 	}
-	st.index.Unlock()
+	st.lock.Unlock()
 }
 
 // s3ChunkWriter appends to a chunk.

@@ -292,7 +292,7 @@ func (s *S3) openObject(bucket, key string, withBody bool) (s3Handle, error) {
 		s.mu.RUnlock()
 		return s3Handle{}, s3NoSuchBucket(bucket)
 	}
-	e, ok := b.index.Get(&s3Entry{key: key})
+	e, ok := b.index.Get(key)
 	if !ok {
 		s.mu.RUnlock()
 		return s3Handle{}, s3NoSuchKey()
@@ -332,8 +332,8 @@ func (s *S3) rememberETag(b *s3Bucket, key string, seg *s3Segment, at int64, eta
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if e, ok := b.index.Get(&s3Entry{key: key}); ok && e.seg == seg && e.at == at && !e.hashed {
-		e.setETag(etag)
+	if sum, parts, ok := s3ParseETag(etag); ok {
+		b.index.SetDigest(key, seg, at, sum, parts)
 	}
 }
 
@@ -386,7 +386,7 @@ func (s *S3) deleteObject(bucket, key string) error {
 		s.mu.RUnlock()
 		return s3NoSuchBucket(bucket)
 	}
-	_, ok = b.index.Get(&s3Entry{key: key})
+	ok = b.index.Has(key)
 	s.mu.RUnlock()
 	if !ok {
 		return nil
@@ -408,7 +408,7 @@ func (s *S3) deleteObjects(bucket string, keys []string) ([]error, error) {
 	var present []string
 	var at []int
 	for i, k := range keys {
-		if _, ok := b.index.Get(&s3Entry{key: k}); ok {
+		if b.index.Has(k) {
 			present = append(present, k)
 			at = append(at, i)
 		}
@@ -534,7 +534,7 @@ func (s *S3) list(bucket string, q s3ListQuery) (s3Page, error) {
 	var pending []lazy
 	for {
 		restart := ""
-		b.index.AscendGreaterOrEqual(&s3Entry{key: from}, func(e *s3Entry) bool {
+		b.index.Ascend(from, func(e *s3Entry) bool {
 			k := e.key
 			if !strings.HasPrefix(k, q.prefix) {
 				return false
