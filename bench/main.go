@@ -74,6 +74,7 @@ type options struct {
 	million   int    // mails in the scale row
 	baseline  string // another checkout, whose memory-only row runs alongside
 	scaleList bool   // list the scale row's bucket in full
+	scaleTmp  string // the scale row's servers' TMPDIR, or "" for the default
 }
 
 // profileFor names the CPU profile of a sesinbound row, or "" for none.
@@ -102,6 +103,7 @@ func parseOptions(args []string) (options, error) {
 	fs.BoolVar(&o.webhook, "webhook", true, `the "watched" row also runs with --webhook, to a sink in this process that accepts every POST`)
 	fs.IntVar(&o.batch, "webhook-batch", 1, `the "watched" row's --webhook-batch: records per POST at most`)
 	fs.IntVar(&o.million, "million", 1000000, "mails of 10 KB in the scale row (-rows million), objects in the restart row (-rows restart); neither is in the default run")
+	fs.StringVar(&o.scaleTmp, "scale-tmpdir", "", "TMPDIR of the scale row's servers, where the default mode's segment files go (e.g. /dev/shm, to take the disk's writeback out of the row)")
 	fs.BoolVar(&o.scaleList, "scale-list", true, "list the scale row's bucket in full, twice (the first listing computes every ETag)")
 	fs.StringVar(&o.baseline, "baseline", "", "also run the memory-only and --data-dir rows of sesinbound built from this checkout (an A/B in one run)")
 	fs.StringVar(&o.profiles, "cpuprofile", "", "write a CPU profile of each sesinbound row into this directory (go tool pprof)")

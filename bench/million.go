@@ -29,11 +29,14 @@ type sliceResult struct {
 	failed   int
 	firstErr string
 	cpuPerUS float64 // the server's CPU per mail of the slice, µs
-	// The probe after the slice: scaleProbe mails to the grown server,
-	// then as many to a fresh one (emptied before each probe), one right
-	// after the other: the grown one's rate over the fresh one's, a
-	// figure the machine's own speed changes little.
-	probe float64
+	sysPerUS float64 // of which in the kernel
+	// The probe after the slice: scaleProbe mails to the grown server
+	// and as many to a fresh one (emptied before each probe), one right
+	// after the other, in turns first: the grown one's rate over the
+	// fresh one's, a figure the machine's own speed changes little, and
+	// its CPU a mail over the fresh one's.
+	probe, probeCPU float64
+	freshCPU        float64 // the fresh server's CPU a mail in the probe, µs
 }
 
 // scaleProbe is the mails of each probe, to each server.
@@ -67,7 +70,11 @@ func (rep *report) measureScale(lb *lab, rules string) error {
 	}
 	progress("scale: %d × 10 KB into the default mode", n)
 	smtpAddr, awsAddr := freeAddr(), freeAddr()
-	p, err := lb.start("sesinbound-scale", lb.sesinbound, []string{"--smtp-addr", smtpAddr, "--aws-addr", awsAddr, "--config", rules}, nil)
+	var env []string
+	if rep.opts.scaleTmp != "" {
+		env = []string{"TMPDIR=" + rep.opts.scaleTmp}
+	}
+	p, err := lb.start("sesinbound-scale", lb.sesinbound, []string{"--smtp-addr", smtpAddr, "--aws-addr", awsAddr, "--config", rules}, env)
 	if err != nil {
 		return err
 	}
@@ -75,7 +82,7 @@ func (rep *report) measureScale(lb *lab, rules string) error {
 	if err := waitGreeting(smtpAddr, 60*time.Second, 20*time.Millisecond); err != nil {
 		return p.failed(err)
 	}
-	fresh, err := lb.startSesinbound("sesinbound-scale-fresh", sesinboundOpts{rules: rules, bucket: "bench"})
+	fresh, err := lb.startSesinbound("sesinbound-scale-fresh", sesinboundOpts{rules: rules, bucket: "bench", env: env})
 	if err != nil {
 		return err
 	}
@@ -87,26 +94,25 @@ func (rep *report) measureScale(lb *lab, rules string) error {
 	probe := min(scaleProbe, step)
 	for sent := 0; sent < n; {
 		k := min(step, n-sent)
-		cpu0, _ := cpuTime(p.cmd.Process.Pid)
+		user0, sys0, _ := cpuTimes(p.cmd.Process.Pid)
 		r := drive(smtpAddr, msg, k, 8)
-		cpu1, _ := cpuTime(p.cmd.Process.Pid)
+		user1, sys1, _ := cpuTimes(p.cmd.Process.Pid)
 		sent += k
 		rss, _ := rssKB(p.cmd.Process.Pid, "VmRSS")
 		sl := sliceResult{sent: sent, rate: r.MsgsPerSec(), rssKB: rss, failed: r.Failed, firstErr: r.FirstErr}
 		if r.OK > 0 {
-			sl.cpuPerUS = float64((cpu1 - cpu0).Microseconds()) / float64(r.OK)
+			sl.cpuPerUS = float64((user1 + sys1 - user0 - sys0).Microseconds()) / float64(r.OK)
+			sl.sysPerUS = float64((sys1 - sys0).Microseconds()) / float64(r.OK)
 		}
 		if err := fresh.reset(); err != nil {
 			return fmt.Errorf("scale: emptying the fresh server: %v", err)
 		}
-		grown := drive(smtpAddr, msg, probe, 8)
-		base := drive(fresh.smtp, msg, probe, 8)
-		if base.MsgsPerSec() > 0 {
-			sl.probe = grown.MsgsPerSec() / base.MsgsPerSec()
-		}
-		res.probeSent += grown.OK
+		sl.probe, sl.probeCPU, sl.freshCPU = probeBoth(len(res.slices)%2 == 0,
+			func() (loadResult, time.Duration) { return driveCPU(p.cmd.Process.Pid, smtpAddr, msg, probe) },
+			func() (loadResult, time.Duration) { return driveCPU(fresh.proc.cmd.Process.Pid, fresh.smtp, msg, probe) })
+		res.probeSent += probe
 		res.slices = append(res.slices, sl)
-		progress("scale: %d sent, %.0f msgs/s in this slice, %.0f µs of CPU a mail, RSS %d MiB; probe: %.2f × a fresh server", sent, r.MsgsPerSec(), sl.cpuPerUS, rss/1024, sl.probe)
+		progress("scale: %d sent, %.0f msgs/s in this slice, %.0f µs of CPU a mail (%.0f in the kernel), RSS %d MiB; probe: %.2f × a fresh server's rate, %.2f × its CPU a mail (%.0f µs)", sent, r.MsgsPerSec(), sl.cpuPerUS, sl.sysPerUS, rss/1024, sl.probe, sl.probeCPU, sl.freshCPU)
 	}
 	res.elapsed = time.Since(start)
 
@@ -131,6 +137,38 @@ func (rep *report) measureScale(lb *lab, rules string) error {
 	}
 	rep.scale = res
 	return nil
+}
+
+// probeBoth runs the probe of the grown server and of the fresh one, the
+// grown one first if grownFirst, and returns the grown one's rate and CPU
+// a mail over the fresh one's, and the fresh one's CPU a mail in µs.
+func probeBoth(grownFirst bool, grown, fresh func() (loadResult, time.Duration)) (rate, cpu, freshUS float64) {
+	var g, f loadResult
+	var gCPU, fCPU time.Duration
+	if grownFirst {
+		g, gCPU = grown()
+		f, fCPU = fresh()
+	} else {
+		f, fCPU = fresh()
+		g, gCPU = grown()
+	}
+	if f.MsgsPerSec() > 0 {
+		rate = g.MsgsPerSec() / f.MsgsPerSec()
+	}
+	if g.OK > 0 && f.OK > 0 && fCPU > 0 {
+		cpu = (float64(gCPU) / float64(g.OK)) / (float64(fCPU) / float64(f.OK))
+		freshUS = float64(fCPU.Microseconds()) / float64(f.OK)
+	}
+	return rate, cpu, freshUS
+}
+
+// driveCPU sends n mails over 8 connections to addr and returns the
+// result and the CPU the server (pid) used meanwhile.
+func driveCPU(pid int, addr string, msg []byte, n int) (loadResult, time.Duration) {
+	before, _ := cpuTime(pid)
+	r := drive(addr, msg, n, 8)
+	after, _ := cpuTime(pid)
+	return r, after - before
 }
 
 // readSample reads objects back by their keys: the message IDs are not
@@ -178,14 +216,14 @@ func (res *scaleResult) markdown(b *strings.Builder) {
 	fmt.Fprintf(b, "### %d × 10 KB into the default mode\n\n", res.n)
 	fmt.Fprintf(b, "8 connections, in slices of a tenth; one process from start to end (%s in all). After each slice, a probe: %d mails to this server, then %d to a fresh one emptied before each probe, one right after the other (%d probe mails in all went into this server besides the %d).\n\n",
 		res.elapsed.Round(time.Second), scaleProbe, scaleProbe, res.probeSent, res.n)
-	b.WriteString("| mails sent | msgs/s in the slice | server CPU a mail | RSS after it | probe: × a fresh server | failed |\n|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| mails sent | msgs/s in the slice | server CPU a mail (in the kernel) | RSS after it | probe: rate × a fresh server's | probe: CPU a mail × a fresh server's (the fresh one's) | failed |\n|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, s := range res.slices {
-		fmt.Fprintf(b, "| %d | %.0f | %.0f µs | %.0f MB | %.2f | %d |\n", s.sent, s.rate, s.cpuPerUS, float64(s.rssKB)/1024, s.probe, s.failed)
+		fmt.Fprintf(b, "| %d | %.0f | %.0f µs (%.0f) | %.0f MB | %.2f | %.2f (%.0f µs) | %d |\n", s.sent, s.rate, s.cpuPerUS, s.sysPerUS, float64(s.rssKB)/1024, s.probe, s.probeCPU, s.freshCPU, s.failed)
 	}
 	if len(res.slices) > 1 {
 		first, last := res.slices[0], res.slices[len(res.slices)-1]
-		fmt.Fprintf(b, "\nThe last slice ran at %.2f × the rate of the first, at %.2f × its CPU a mail; the last probe made %.2f × a fresh server, the first %.2f ×.\n",
-			last.rate/first.rate, last.cpuPerUS/first.cpuPerUS, last.probe, first.probe)
+		fmt.Fprintf(b, "\nThe last slice ran at %.2f × the rate of the first, at %.2f × its CPU a mail; the last probe made %.2f × a fresh server's rate at %.2f × its CPU a mail, the first %.2f × at %.2f ×.\n",
+			last.rate/first.rate, last.cpuPerUS/first.cpuPerUS, last.probe, last.probeCPU, first.probe, first.probeCPU)
 	}
 	for _, s := range res.slices {
 		if s.firstErr != "" {

@@ -571,9 +571,13 @@ func (rep *report) targets() []goal {
 		g.ok = sc.peakRSSKB < 300*1024 && sc.readFailed == 0 && (sc.listKeys >= sc.n || sc.listKeys == 0) // and SES's setup notification
 		gs = append(gs, g)
 		first, last := sc.slices[0], sc.slices[len(sc.slices)-1]
-		g = goal{measure: "the same: msgs/s of the last tenth against the first", target: "no decay (≥ 0.9 ×)",
-			measured: fmt.Sprintf("%.2f × (%.0f against %.0f)", last.rate/first.rate, last.rate, first.rate)}
-		g.ok = last.rate >= 0.9*first.rate
+		// The machine's speed moves over minutes, so the slices' own rates
+		// are reported and the probes, each against a fresh server at the
+		// same moment, decide.
+		g = goal{measure: "the same: the last tenth against the first", target: "no decay (≥ 0.9 ×, against a fresh server at the same moment)",
+			measured: fmt.Sprintf("probe after the last tenth: %.2f × a fresh server's rate at %.2f × its CPU a mail (after the first: %.2f × at %.2f ×); the slices' own rates %.2f × (%.0f against %.0f msgs/s)",
+				last.probe, last.probeCPU, first.probe, first.probeCPU, last.rate/first.rate, last.rate, first.rate)}
+		g.ok = last.probe >= 0.9 && last.probeCPU <= 1/0.9
 		gs = append(gs, g)
 		if sc.listKeys > 0 {
 			gs = append(gs, goal{measure: fmt.Sprintf("ListObjectsV2 over %d keys, every page", sc.listKeys), target: "linear (reported)",

@@ -454,24 +454,30 @@ func rssKB(pid int, field string) (int, error) {
 // cpuTime is the CPU a process has used so far, user and system, from
 // /proc/PID/stat.
 func cpuTime(pid int) (time.Duration, error) {
+	user, sys, err := cpuTimes(pid)
+	return user + sys, err
+}
+
+// cpuTimes is the CPU time pid has used, in user space and in the kernel.
+func cpuTimes(pid int) (user, sys time.Duration, err error) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	// The command name, in parentheses, may hold spaces: count after it.
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 {
-		return 0, fmt.Errorf("/proc/%d/stat: no command name", pid)
+		return 0, 0, fmt.Errorf("/proc/%d/stat: no command name", pid)
 	}
 	f := strings.Fields(string(b[i+1:]))
 	if len(f) < 13 {
-		return 0, fmt.Errorf("/proc/%d/stat: too short", pid)
+		return 0, 0, fmt.Errorf("/proc/%d/stat: too short", pid)
 	}
 	utime, err1 := strconv.ParseInt(f[11], 10, 64) // field 14 of the line
 	stime, err2 := strconv.ParseInt(f[12], 10, 64) // field 15
 	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("/proc/%d/stat: utime or stime not a number", pid)
+		return 0, 0, fmt.Errorf("/proc/%d/stat: utime or stime not a number", pid)
 	}
 	const ticks = 100 // USER_HZ on Linux
-	return time.Duration(utime+stime) * time.Second / ticks, nil
+	return time.Duration(utime) * time.Second / ticks, time.Duration(stime) * time.Second / ticks, nil
 }

@@ -28,9 +28,10 @@ import (
 // durable state. In memory mode they are temporary files, unlinked as soon
 // as they are created, so that the kernel reclaims them when the process
 // ends however it ends; their pages live in the page cache, not in the
-// process's memory, and are never synced. Only the index of the objects,
-// a B-tree of small entries, is kept in memory. Every put appends one
-// record (and with a data directory every delete too):
+// process's memory, and are never synced. Only the index of the objects
+// (s3index.go), which holds no pointer per object, is kept in memory.
+// Every put appends one record (and with a data directory every delete
+// too):
 //
 //	offset 0   "SESR"                       magic
 //	offset 4   uint8                        format version, 1
