@@ -40,7 +40,7 @@ type sliceResult struct {
 }
 
 // scaleProbe is the mails of each probe, to each server.
-const scaleProbe = 5000
+const scaleProbe = 10000
 
 // scaleResult is the scale row.
 type scaleResult struct {
@@ -108,8 +108,8 @@ func (rep *report) measureScale(lb *lab, rules string) error {
 			return fmt.Errorf("scale: emptying the fresh server: %v", err)
 		}
 		sl.probe, sl.probeCPU, sl.freshCPU = probeBoth(len(res.slices)%2 == 0,
-			func() (loadResult, time.Duration) { return driveCPU(p.cmd.Process.Pid, smtpAddr, msg, probe) },
-			func() (loadResult, time.Duration) { return driveCPU(fresh.proc.cmd.Process.Pid, fresh.smtp, msg, probe) })
+			func() (loadResult, time.Duration) { return driveCPU(p.cmd.Process.Pid, smtpAddr, msg, probe/2) },
+			func() (loadResult, time.Duration) { return driveCPU(fresh.proc.cmd.Process.Pid, fresh.smtp, msg, probe/2) })
 		res.probeSent += probe
 		res.slices = append(res.slices, sl)
 		progress("scale: %d sent, %.0f msgs/s in this slice, %.0f µs of CPU a mail (%.0f in the kernel), RSS %d MiB; probe: %.2f × a fresh server's rate, %.2f × its CPU a mail (%.0f µs)", sent, r.MsgsPerSec(), sl.cpuPerUS, sl.sysPerUS, rss/1024, sl.probe, sl.probeCPU, sl.freshCPU)
@@ -139,27 +139,41 @@ func (rep *report) measureScale(lb *lab, rules string) error {
 	return nil
 }
 
-// probeBoth runs the probe of the grown server and of the fresh one, the
-// grown one first if grownFirst, and returns the grown one's rate and CPU
+// probeBoth runs the probe of the grown server and of the fresh one in
+// two halves each, in the order grown, fresh, fresh, grown (or the
+// reverse, if not grownFirst), so that the machine's speed drifting during
+// the probe weighs on both alike. It returns the grown one's rate and CPU
 // a mail over the fresh one's, and the fresh one's CPU a mail in µs.
 func probeBoth(grownFirst bool, grown, fresh func() (loadResult, time.Duration)) (rate, cpu, freshUS float64) {
-	var g, f loadResult
-	var gCPU, fCPU time.Duration
-	if grownFirst {
-		g, gCPU = grown()
-		f, fCPU = fresh()
-	} else {
-		f, fCPU = fresh()
-		g, gCPU = grown()
+	type total struct {
+		ok      int
+		elapsed time.Duration
+		cpu     time.Duration
 	}
-	if f.MsgsPerSec() > 0 {
-		rate = g.MsgsPerSec() / f.MsgsPerSec()
+	var g, f total
+	run := func(t *total, leg func() (loadResult, time.Duration)) {
+		r, c := leg()
+		t.ok += r.OK
+		t.elapsed += r.Elapsed
+		t.cpu += c
 	}
-	if g.OK > 0 && f.OK > 0 && fCPU > 0 {
-		cpu = (float64(gCPU) / float64(g.OK)) / (float64(fCPU) / float64(f.OK))
-		freshUS = float64(fCPU.Microseconds()) / float64(f.OK)
+	order := []*total{&g, &f, &f, &g}
+	if !grownFirst {
+		order = []*total{&f, &g, &g, &f}
 	}
-	return rate, cpu, freshUS
+	for _, t := range order {
+		if t == &g {
+			run(t, grown)
+		} else {
+			run(t, fresh)
+		}
+	}
+	if g.ok == 0 || f.ok == 0 || g.elapsed <= 0 || f.cpu <= 0 {
+		return 0, 0, 0
+	}
+	rate = (float64(g.ok) / g.elapsed.Seconds()) / (float64(f.ok) / f.elapsed.Seconds())
+	cpu = (float64(g.cpu) / float64(g.ok)) / (float64(f.cpu) / float64(f.ok))
+	return rate, cpu, float64(f.cpu.Microseconds()) / float64(f.ok)
 }
 
 // driveCPU sends n mails over 8 connections to addr and returns the
@@ -214,7 +228,7 @@ func readSample(ctx context.Context, client *s3.Client, n, minSize int) (ok, fai
 
 func (res *scaleResult) markdown(b *strings.Builder) {
 	fmt.Fprintf(b, "### %d × 10 KB into the default mode\n\n", res.n)
-	fmt.Fprintf(b, "8 connections, in slices of a tenth; one process from start to end (%s in all). After each slice, a probe: %d mails to this server, then %d to a fresh one emptied before each probe, one right after the other (%d probe mails in all went into this server besides the %d).\n\n",
+	fmt.Fprintf(b, "8 connections, in slices of a tenth; one process from start to end (%s in all). After each slice, a probe: %d mails to this server and %d to a fresh one emptied before each probe, in halves, in the order this, fresh, fresh, this (the reverse after every other slice), so that the machine's drift weighs on both alike (%d probe mails in all went into this server besides the %d).\n\n",
 		res.elapsed.Round(time.Second), scaleProbe, scaleProbe, res.probeSent, res.n)
 	b.WriteString("| mails sent | msgs/s in the slice | server CPU a mail (in the kernel) | RSS after it | probe: rate × a fresh server's | probe: CPU a mail × a fresh server's (the fresh one's) | failed |\n|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, s := range res.slices {
