@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"runtime/pprof"
 	"time"
 
@@ -57,6 +58,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	em, err := emulator.Start(ctx, ec)
 	if err != nil {
 		return err
+	}
+	if ec.DataDir != "" {
+		// Rebuilding the indexes from a large data directory leaves as
+		// much garbage as there is index; give it back now rather than
+		// keep it until the heap next grows.
+		debug.FreeOSMemory()
 	}
 	defer em.Close()
 
