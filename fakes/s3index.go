@@ -19,7 +19,8 @@ import (
 // only pointers, one per hundred objects or so. A lookup is a binary search
 // over the blocks' first keys, then one within a block; an insert moves at
 // most a block's slots; a full block is split in two, and a block that
-// falls below s3BlockMin is merged with a neighbour when both fit in one.
+// falls below s3BlockMin is merged with a neighbour when both fit in three
+// quarters of one.
 //
 // The index is guarded by S3.mu.
 
@@ -80,8 +81,8 @@ func s3CompareKey(b []byte, k string) int {
 	return 1
 }
 
-// addKey stores key's bytes and returns where they are.
-func (bl *s3Block) addKey(key string) (uint32, uint16) {
+// s3AddKey stores key's bytes in bl and returns where they are.
+func s3AddKey[K string | []byte](bl *s3Block, key K) (uint32, uint16) {
 	off := len(bl.keys)
 	bl.keys = append(bl.keys, key...)
 	return uint32(off), uint16(len(key))
@@ -93,12 +94,34 @@ func (bl *s3Block) packed(slots []s3Slot) *s3Block {
 	for i := range slots {
 		size += int(slots[i].klen)
 	}
-	nb := &s3Block{slots: make([]s3Slot, len(slots), s3BlockMax), keys: make([]byte, 0, size)}
-	for i, s := range slots {
-		s.koff, s.klen = nb.addKey(string(bl.keys[s.koff : s.koff+uint32(s.klen)]))
-		nb.slots[i] = s
-	}
+	nb := &s3Block{slots: make([]s3Slot, 0, s3BlockMax), keys: make([]byte, 0, size)}
+	nb.take(bl, slots)
 	return nb
+}
+
+// repack keeps the first n slots only, and gives them a key buffer of
+// their own keys alone.
+func (bl *s3Block) repack(n int) {
+	size := 0
+	for i := range n {
+		size += int(bl.slots[i].klen)
+	}
+	keys := make([]byte, 0, size)
+	for i := range n {
+		s := &bl.slots[i]
+		k := bl.keys[s.koff : s.koff+uint32(s.klen)]
+		s.koff = uint32(len(keys))
+		keys = append(keys, k...)
+	}
+	bl.slots, bl.keys, bl.dead = bl.slots[:n], keys, 0
+}
+
+// take appends slots of from, and their keys.
+func (bl *s3Block) take(from *s3Block, slots []s3Slot) {
+	for _, s := range slots {
+		s.koff, s.klen = s3AddKey(bl, from.keys[s.koff:s.koff+uint32(s.klen)])
+		bl.slots = append(bl.slots, s)
+	}
 }
 
 // s3Index is a bucket's index.
@@ -184,7 +207,7 @@ func (ix *s3Index) Put(e *s3Entry) (s3Entry, bool) {
 	slot := s3Slot{s3Loc: e.s3Loc, seg: uint32(e.seg.num), hashed: e.hashed}
 	if len(ix.blocks) == 0 {
 		bl := &s3Block{slots: make([]s3Slot, 0, s3BlockMax)}
-		slot.koff, slot.klen = bl.addKey(e.key)
+		slot.koff, slot.klen = s3AddKey(bl, e.key)
 		bl.slots = append(bl.slots, slot)
 		ix.blocks, ix.n = append(ix.blocks, bl), 1
 		return s3Entry{}, false
@@ -198,7 +221,7 @@ func (ix *s3Index) Put(e *s3Entry) (s3Entry, bool) {
 		bl.slots[j] = slot
 		return old, true
 	}
-	slot.koff, slot.klen = bl.addKey(e.key)
+	slot.koff, slot.klen = s3AddKey(bl, e.key)
 	bl.slots = slices.Insert(bl.slots, j, slot)
 	ix.n++
 	if len(bl.slots) == s3BlockMax {
@@ -209,8 +232,9 @@ func (ix *s3Index) Put(e *s3Entry) (s3Entry, bool) {
 		if i == len(ix.blocks)-1 && j == s3BlockMax-1 {
 			at = s3BlockMax - 1
 		}
-		ix.blocks[i] = bl.packed(bl.slots[:at])
-		ix.blocks = slices.Insert(ix.blocks, i+1, bl.packed(bl.slots[at:]))
+		right := bl.packed(bl.slots[at:])
+		bl.repack(at)
+		ix.blocks = slices.Insert(ix.blocks, i+1, right)
 	}
 	return s3Entry{}, false
 }
@@ -236,7 +260,7 @@ func (ix *s3Index) Delete(key string) (s3Entry, bool) {
 	case len(bl.slots) < s3BlockMin:
 		ix.merge(i)
 	case bl.dead > len(bl.keys)/2:
-		ix.blocks[i] = bl.packed(bl.slots)
+		bl.repack(len(bl.slots))
 	}
 	return old, true
 }
@@ -256,19 +280,13 @@ func (ix *s3Index) merge(i int) {
 		}
 		first, second := min(i, k), max(i, k)
 		a, b := ix.blocks[first], ix.blocks[second]
-		joined := &s3Block{slots: make([]s3Slot, 0, s3BlockMax), keys: make([]byte, 0, len(a.keys)+len(b.keys)-a.dead-b.dead)}
-		for _, from := range []*s3Block{a, b} {
-			for _, s := range from.slots {
-				s.koff, s.klen = joined.addKey(string(from.keys[s.koff : s.koff+uint32(s.klen)]))
-				joined.slots = append(joined.slots, s)
-			}
-		}
-		ix.blocks[first] = joined
+		a.repack(len(a.slots))
+		a.take(b, b.slots)
 		ix.blocks = slices.Delete(ix.blocks, second, second+1)
 		return
 	}
 	if bl.dead > len(bl.keys)/2 {
-		ix.blocks[i] = bl.packed(bl.slots)
+		bl.repack(len(bl.slots))
 	}
 }
 

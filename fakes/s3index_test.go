@@ -180,6 +180,9 @@ func TestS3IndexIsFlat(t *testing.T) {
 	if p := pointerIn(reflect.TypeFor[s3Slot]()); p != "" {
 		t.Fatalf("s3Slot holds a pointer: %s", p)
 	}
+	if size := reflect.TypeFor[s3Slot]().Size(); size > 64 {
+		t.Errorf("a slot takes %d bytes, more than 64", size)
+	}
 	ix := newS3Index()
 	seg := &s3Segment{num: 1}
 	r := rand.New(rand.NewPCG(3, 4))
