@@ -109,7 +109,9 @@ func (rep *report) measureScale(lb *lab, rules string) error {
 		}
 		sl.probe, sl.probeCPU, sl.freshCPU = probeBoth(len(res.slices)%2 == 0,
 			func() (loadResult, time.Duration) { return driveCPU(p.cmd.Process.Pid, smtpAddr, msg, probe/2) },
-			func() (loadResult, time.Duration) { return driveCPU(fresh.proc.cmd.Process.Pid, fresh.smtp, msg, probe/2) })
+			func() (loadResult, time.Duration) {
+				return driveCPU(fresh.proc.cmd.Process.Pid, fresh.smtp, msg, probe/2)
+			})
 		res.probeSent += probe
 		res.slices = append(res.slices, sl)
 		progress("scale: %d sent, %.0f msgs/s in this slice, %.0f µs of CPU a mail (%.0f in the kernel), RSS %d MiB; probe: %.2f × a fresh server's rate, %.2f × its CPU a mail (%.0f µs)", sent, r.MsgsPerSec(), sl.cpuPerUS, sl.sysPerUS, rss/1024, sl.probe, sl.probeCPU, sl.freshCPU)
