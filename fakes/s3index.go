@@ -323,8 +323,8 @@ func (ix *s3Index) SetDigest(key string, seg *s3Segment, at int64, md5 [16]byte,
 }
 
 // Relocate points every entry at g, where compaction copied their records
-// in key order from offset at on, and returns where the copy ends.
-func (ix *s3Index) Relocate(g *s3Segment, at int64) int64 {
+// in key order from offset at on.
+func (ix *s3Index) Relocate(g *s3Segment, at int64) {
 	for _, bl := range ix.blocks {
 		for j := range bl.slots {
 			s := &bl.slots[j]
@@ -333,5 +333,4 @@ func (ix *s3Index) Relocate(g *s3Segment, at int64) int64 {
 		}
 	}
 	ix.segs = []*s3Segment{g}
-	return at
 }
