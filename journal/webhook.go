@@ -86,7 +86,10 @@ func (h *Webhook) Run(ctx context.Context, j *Journal) {
 		queue = 1000
 	}
 	batch := max(h.Batch, 1)
-	q := Query{Limit: max(64, batch), After: h.After}
+	q := Query{Limit: 64, After: h.After}
+	if batch > 1 {
+		q.Limit = batch // a page is one POST, so every POST is paced
+	}
 	if q.After == nil {
 		head := j.Head()
 		q.After = &head

@@ -140,6 +140,7 @@ func TestWebhookConnections(t *testing.T) {
 func TestWebhookBatch(t *testing.T) {
 	var mu sync.Mutex
 	var posts [][]string
+	var arrived []time.Time
 	gate := make(chan struct{}, 1)
 	gate <- struct{}{} // the first POST goes through at once; the rest wait for the test
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -156,9 +157,11 @@ func TestWebhookBatch(t *testing.T) {
 		for _, m := range page.Messages {
 			ids = append(ids, m.MessageID)
 		}
+		at := time.Now()
 		<-gate
 		mu.Lock()
 		posts = append(posts, ids)
+		arrived = append(arrived, at)
 		if page.Cursor != r.Header.Get(journal.CursorHeader) {
 			t.Errorf("body cursor %q, header %q", page.Cursor, r.Header.Get(journal.CursorHeader))
 		}
@@ -205,6 +208,13 @@ func TestWebhookBatch(t *testing.T) {
 	}
 	if len(posts) > 5 {
 		t.Errorf("%d POSTs for 11 records in batches of 4: %v", len(posts), posts)
+	}
+	// The batches behind the held receiver are paced (10 ms between the
+	// starts of two POSTs; half of it here, for the network's jitter).
+	for i := 2; i < len(arrived); i++ {
+		if gap := arrived[i].Sub(arrived[i-1]); gap < 5*time.Millisecond {
+			t.Errorf("POST %d came %v after the one before: not paced", i+1, gap)
+		}
 	}
 	if st := h.Status(); st.Posted != 11 || st.Failed != 0 || st.Skipped != 0 {
 		t.Fatalf("status = %+v", st)
