@@ -19,14 +19,12 @@ const defaultMemoryLimit = 256 << 20
 var version = "dev"
 
 func main() {
-	// The embedded S3 keeps an index entry of about 150 bytes per object
+	// The embedded S3 keeps an index entry of about 120 bytes per object
 	// on the heap; with the GC's default slack of 100 %, a million objects
-	// would take the process past 300 MB. A soft limit makes the GC work
-	// harder only when the heap nears it. It is high enough that at a
-	// million objects (about 155 MB live) a cycle still comes only every
-	// 70 MB or so allocated: at 224 MiB the cycles came twice as often and
-	// the mail rate fell by a quarter as the store grew. GOMEMLIMIT
-	// overrides it.
+	// (about 170 MB live with the rest) would take the process past 300
+	// MB. A soft limit makes the GC work harder only when the heap nears
+	// it, and the index holds no pointer per object, so those cycles stay
+	// cheap (fakes/s3index.go). GOMEMLIMIT overrides it.
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(defaultMemoryLimit)
 	}
